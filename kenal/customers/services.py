@@ -1,0 +1,539 @@
+"""The customer record: every write path (web, import, API) goes through here.
+
+A write keeps what was received as a :class:`SourceRecord` first, whether or not it
+passes validation, then applies the cleaned values to the customer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from kenal.accounts.models import User
+from kenal.customers import custom_fields, normalise
+from kenal.customers.custom_fields import TypedValue
+from kenal.customers.models import (
+    Address,
+    Channel,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    CustomField,
+    Education,
+    IncomeBand,
+    LifecycleStage,
+    MaritalStatus,
+    NameToken,
+    Note,
+    SourceRecord,
+    Tag,
+)
+from kenal.customers.normalise import InvalidValue
+
+TEXT_FIELDS = {"company": 200, "job_title": 200}
+CHOICE_FIELDS: dict[str, Sequence[tuple[str, Any]]] = {
+    "income_band": IncomeBand.choices,
+    "marital_status": MaritalStatus.choices,
+    "education": Education.choices,
+    "preferred_channel": Channel.choices,
+    "lifecycle_stage": LifecycleStage.choices,
+    "preferred_language": Customer._meta.get_field("preferred_language").choices or (),
+}
+NAME_FIELDS = ("full_name", "given_name", "family_name")
+ADDRESS_PARTS = {
+    "label": 50,
+    "street": 255,
+    "village": 100,
+    "district": 100,
+    "city": 100,
+    "province": 100,
+    "postcode": 16,
+}
+LIST_FIELDS = ("emails", "phones", "addresses", "tags", "custom")
+KNOWN_FIELDS = frozenset(
+    {*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, "gender", "birth_date", "owner"}
+)
+SORTS = {
+    "name": ("sort_name", "id"),
+    "-name": ("-sort_name", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+class CustomerInvalid(ValueError):
+    """Values were refused; ``errors`` names every field, value and expectation."""
+
+    def __init__(self, errors: Sequence[InvalidValue], source_record: SourceRecord | None = None):
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = list(errors)
+        self.source_record = source_record
+
+
+@dataclass
+class CleanCustomer:
+    """Validated values; only the keys present in the input are set on the customer."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    emails: list[CustomerEmail] | None = None
+    phones: list[CustomerPhone] | None = None
+    addresses: list[Address] | None = None
+    tags: list[str] | None = None
+    custom: dict[CustomField, list[TypedValue]] = field(default_factory=dict)
+
+
+# --- cleaning -------------------------------------------------------------------------------
+
+
+def clean_customer(raw: Mapping[str, Any], *, customer: Customer | None = None) -> CleanCustomer:
+    """Validate and normalise raw values; raises :class:`CustomerInvalid` with all problems."""
+    errors: list[InvalidValue] = []
+    clean = CleanCustomer()
+    for key in raw:
+        if key not in KNOWN_FIELDS:
+            errors.append(InvalidValue(key, raw[key], _("a customer field name")))
+    _clean_names(raw, clean, errors)
+    _collect(errors, clean.scalars, "gender", raw, lambda v: normalise.gender(v, field="gender"))
+    _collect(
+        errors, clean.scalars, "birth_date", raw, lambda v: normalise.parse_date(v, field="birth_date")
+    )
+    for name, length in TEXT_FIELDS.items():
+        _collect(
+            errors, clean.scalars, name, raw, lambda v, n=name, m=length: normalise.text(v, field=n, max_length=m)
+        )
+    for name, choices in CHOICE_FIELDS.items():
+        _collect(errors, clean.scalars, name, raw, lambda v, n=name, c=choices: _choice(n, v, c))
+    if "owner" in raw:
+        _collect(errors, clean.scalars, "owner", raw, _owner)
+    if "emails" in raw:
+        clean.emails = _contacts(raw["emails"], "emails", "email", _email_row, errors)
+    if "phones" in raw:
+        clean.phones = _contacts(raw["phones"], "phones", "number", _phone_row, errors)
+    if "addresses" in raw:
+        clean.addresses = _addresses(raw["addresses"], errors)
+    if "tags" in raw:
+        clean.tags = _tags(raw["tags"], errors)
+    custom_raw = raw.get("custom") or {}
+    if not isinstance(custom_raw, Mapping):
+        errors.append(InvalidValue("custom", custom_raw, _("a mapping of custom field keys to values")))
+        custom_raw = {}
+    clean.custom, custom_errors = custom_fields.clean_values(custom_raw, customer=customer)
+    errors.extend(custom_errors)
+    if customer is None and not errors and not _identifies(clean):
+        errors.append(
+            InvalidValue("full_name", raw.get("full_name", ""), _("a name, an email or a phone number"))
+        )
+    if errors:
+        raise CustomerInvalid(errors)
+    return clean
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or str(value).strip() == ""
+
+
+def _collect(
+    errors: list[InvalidValue], into: dict[str, Any], key: str, raw: Mapping[str, Any], clean: Any
+) -> None:
+    """Clean ``raw[key]`` into ``into[key]``; blank clears the field, problems are collected."""
+    if key not in raw:
+        return
+    if _is_blank(raw[key]):
+        into[key] = None if key in ("birth_date", "owner") else ""
+        return
+    try:
+        into[key] = clean(raw[key])
+    except InvalidValue as exc:
+        errors.append(exc)
+
+
+def _clean_names(raw: Mapping[str, Any], clean: CleanCustomer, errors: list[InvalidValue]) -> None:
+    for name in NAME_FIELDS:
+        _collect(errors, clean.scalars, name, raw, lambda v, n=name: normalise.person_name(v, field=n))
+    names = clean.scalars
+    if not names.get("full_name") and (names.get("given_name") or names.get("family_name")):
+        # A record with only given/family names still gets a full name to show and sort by.
+        parts = (names.get("given_name") or "", names.get("family_name") or "")
+        names["full_name"] = " ".join(part for part in parts if part)
+
+
+def _choice(name: str, value: Any, choices: Sequence[tuple[str, Any]]) -> str:
+    wanted = str(value).strip().casefold()
+    for code, label in choices:
+        if wanted in (str(code).casefold(), str(label).casefold()):
+            return str(code)
+    expected = _("one of: %(choices)s") % {"choices": ", ".join(str(code) for code, _l in choices)}
+    raise InvalidValue(name, value, expected)
+
+
+def _owner(value: Any) -> User:
+    if isinstance(value, User):
+        return value
+    text = str(value).strip()
+    staff = User.objects.filter(is_active=True)
+    user = staff.filter(username=text).first() or (
+        staff.filter(pk=int(text)).first() if text.isdigit() else None
+    )
+    if user is None:
+        raise InvalidValue("owner", value, _("the username of an active staff member"))
+    return user
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part for part in value.replace(";", ",").split(",") if part.strip()]
+    if isinstance(value, Mapping):
+        return [value]
+    return list(value)
+
+
+def _contacts(
+    value: Any, path: str, key: str, make: Any, errors: list[InvalidValue]
+) -> list[Any]:
+    """Email or phone rows: at most one primary, the first one when none is marked."""
+    rows: list[Any] = []
+    for index, item in enumerate(_as_list(value)):
+        entry = item if isinstance(item, Mapping) else {key: item}
+        if _is_blank(entry.get(key)):
+            continue
+        try:
+            row = make(entry, f"{path}[{index}].{key}")
+        except InvalidValue as exc:
+            errors.append(exc)
+            continue
+        twin = next((r for r in rows if getattr(r, key) == getattr(row, key)), None)
+        if twin is None:
+            rows.append(row)
+        else:  # the same value typed twice: keep one, with every flag either copy had
+            twin.is_primary |= row.is_primary
+            twin.is_verified |= row.is_verified
+    _one_primary(rows, path, errors)
+    return rows
+
+
+def _one_primary(rows: Sequence[Any], path: str, errors: list[InvalidValue]) -> None:
+    primaries = [row for row in rows if row.is_primary]
+    if len(primaries) > 1:
+        errors.append(InvalidValue(path, len(primaries), _("at most one primary entry")))
+    elif rows and not primaries:
+        rows[0].is_primary = True
+
+
+def _flag(entry: Mapping[str, Any], name: str, path: str) -> bool:
+    value = entry.get(name)
+    if _is_blank(value):
+        return False
+    return normalise.parse_boolean(value, field=path.rsplit(".", 1)[0] + f".{name}")
+
+
+def _email_row(entry: Mapping[str, Any], path: str) -> CustomerEmail:
+    return CustomerEmail(
+        email=normalise.email(str(entry["email"]), field=path),
+        is_primary=_flag(entry, "is_primary", path),
+        is_verified=_flag(entry, "is_verified", path),
+    )
+
+
+def _phone_row(entry: Mapping[str, Any], path: str) -> CustomerPhone:
+    return CustomerPhone(
+        number=normalise.phone(str(entry["number"]), field=path),
+        is_primary=_flag(entry, "is_primary", path),
+        is_verified=_flag(entry, "is_verified", path),
+    )
+
+
+def _addresses(value: Any, errors: list[InvalidValue]) -> list[Address]:
+    rows = []
+    for index, entry in enumerate(_as_list(value)):
+        path = f"addresses[{index}]"
+        if not isinstance(entry, Mapping):
+            errors.append(InvalidValue(path, entry, _("an address with street, city, … parts")))
+            continue
+        unknown = set(entry) - set(ADDRESS_PARTS) - {"country", "is_primary"}
+        for name in sorted(unknown):
+            errors.append(InvalidValue(f"{path}.{name}", entry[name], _("an address part name")))
+        if all(_is_blank(entry.get(name)) for name in (*ADDRESS_PARTS, "country")):
+            continue
+        address = Address()
+        before = len(errors)
+        for name, length in ADDRESS_PARTS.items():
+            if not _is_blank(entry.get(name)):
+                try:
+                    text = normalise.text(entry[name], field=f"{path}.{name}", max_length=length)
+                    setattr(address, name, " ".join(text.split()))
+                except InvalidValue as exc:
+                    errors.append(exc)
+        if not _is_blank(entry.get("country")):
+            try:
+                address.country = normalise.country(str(entry["country"]), field=f"{path}.country")
+            except InvalidValue as exc:
+                errors.append(exc)
+        try:
+            address.is_primary = _flag(entry, "is_primary", f"{path}.is_primary")
+        except InvalidValue as exc:
+            errors.append(exc)
+        if len(errors) == before:
+            rows.append(address)
+    _one_primary(rows, "addresses", errors)
+    return rows
+
+
+def _tags(value: Any, errors: list[InvalidValue]) -> list[str]:
+    tags: list[str] = []
+    for index, item in enumerate(_as_list(value)):
+        try:
+            tag = normalise.text(item, field=f"tags[{index}]", max_length=64)
+        except InvalidValue as exc:
+            errors.append(exc)
+            continue
+        if tag.casefold() not in (existing.casefold() for existing in tags):
+            tags.append(tag)
+    return tags
+
+
+def _identifies(clean: CleanCustomer) -> bool:
+    return bool(clean.scalars.get("full_name") or clean.emails or clean.phones)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where values come from: the channel or app, its batch and its own record id."""
+
+    source: str
+    batch_id: str = ""
+    external_id: str = ""
+    actor: User | None = None
+
+
+def create_customer(raw: Mapping[str, Any], origin: Origin) -> Customer:
+    """Create a customer from raw values, keeping them as a source record."""
+    return _write(None, raw, origin)
+
+
+def update_customer(customer: Customer, raw: Mapping[str, Any], origin: Origin) -> Customer:
+    """Change the fields present in ``raw`` (lists such as emails are replaced whole)."""
+    return _write(customer, raw, origin)
+
+
+def _write(customer: Customer | None, raw: Mapping[str, Any], origin: Origin) -> Customer:
+    record = SourceRecord(
+        customer=customer,
+        source=origin.source,
+        batch_id=origin.batch_id,
+        external_id=origin.external_id,
+        received_by=origin.actor,
+        data=_as_received(raw),
+        status=SourceRecord.Status.APPLIED,
+    )
+    try:
+        clean = clean_customer(raw, customer=customer)
+    except CustomerInvalid as exc:
+        # Refused values are kept too: nothing received is lost, and they can be corrected.
+        record.status = SourceRecord.Status.REJECTED
+        record.errors = [error.as_dict() for error in exc.errors]
+        record.save()
+        exc.source_record = record
+        raise
+    with transaction.atomic():
+        customer = _apply(customer or Customer(), clean)
+        record.customer = customer
+        record.save()
+    return customer
+
+
+def _as_received(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The raw values as JSON (dates and decimals as text), exactly as they arrived."""
+    loaded: dict[str, Any] = json.loads(json.dumps(dict(raw), cls=DjangoJSONEncoder, default=str))
+    return loaded
+
+
+def _apply(customer: Customer, clean: CleanCustomer) -> Customer:
+    for name, value in clean.scalars.items():
+        setattr(customer, name, value)
+    customer.sort_name = normalise.sort_key(customer.full_name)
+    customer.save()
+    if "full_name" in clean.scalars:
+        _index_name(customer)
+    _replace(customer, CustomerEmail, clean.emails)
+    _replace(customer, CustomerPhone, clean.phones)
+    _replace(customer, Address, clean.addresses)
+    if clean.tags is not None:
+        customer.tags.set([Tag.objects.get_or_create(name=name)[0] for name in clean.tags])
+    custom_fields.write_values(customer, clean.custom)
+    return customer
+
+
+def _replace(customer: Customer, model: Any, rows: list[Any] | None) -> None:
+    if rows is None:
+        return
+    model.objects.filter(customer=customer).delete()
+    for row in rows:
+        row.customer = customer
+    model.objects.bulk_create(rows)
+
+
+def _index_name(customer: Customer) -> None:
+    NameToken.objects.filter(customer=customer).delete()
+    NameToken.objects.bulk_create(
+        NameToken(customer=customer, token=token)
+        for token in normalise.name_tokens(customer.full_name)
+    )
+
+
+def add_note(customer: Customer, body: str, author: User | None) -> Note:
+    text = body.strip()
+    if not text:
+        raise InvalidValue("note", body, _("some text"))
+    return Note.objects.create(customer=customer, body=text, author=author)
+
+
+def editable_values(customer: Customer) -> dict[str, Any]:
+    """The customer's values in the raw shape :func:`update_customer` accepts."""
+    values: dict[str, Any] = {
+        name: getattr(customer, name) or ""
+        for name in (*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, "gender")
+    }
+    values["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else ""
+    values["owner"] = customer.owner.username if customer.owner else ""
+    values["tags"] = ", ".join(tag.name for tag in customer.tags.all())
+    values["emails"] = [
+        {"email": row.email, "is_primary": row.is_primary, "is_verified": row.is_verified}
+        for row in customer.emails.all()
+    ]
+    values["phones"] = [
+        {"number": row.number, "is_primary": row.is_primary, "is_verified": row.is_verified}
+        for row in customer.phones.all()
+    ]
+    values["addresses"] = [
+        {name: getattr(row, name) for name in (*ADDRESS_PARTS, "country", "is_primary")}
+        for row in customer.addresses.all()
+    ]
+    values["custom"] = {
+        cf.key: custom_fields.form_value(cf, typed)
+        for cf, typed in custom_fields.values_for(customer)
+    }
+    return values
+
+
+# --- finding --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """What the customer list asks for; the page and the API build the same query."""
+
+    text: str = ""
+    sort: str = "name"
+    lifecycle_stage: str = ""
+    tag: str = ""
+    custom_filters: tuple[tuple[str, str, str], ...] = ()  # (field key, operator, value)
+
+
+def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
+    """Customers matching ``query``, sorted; each condition uses an index.
+
+    Text is read as an email, a phone number (any format) or the start of name words.
+    Raises :class:`InvalidValue` for an unknown sort, field or operator.
+    """
+    customers = Customer.objects.all()
+    if query.text.strip():
+        customers = customers.filter(pk__in=_text_matches(query.text))
+    if query.lifecycle_stage:
+        customers = customers.filter(
+            lifecycle_stage=_choice("lifecycle_stage", query.lifecycle_stage, LifecycleStage.choices)
+        )
+    if query.tag:
+        customers = customers.filter(tags__name=query.tag)
+    for key, operator, value in query.custom_filters:
+        field_def = CustomField.objects.filter(key=key).first()
+        if field_def is None:
+            raise InvalidValue(f"filter.{key}", key, _("the key of an existing custom field"))
+        customers = custom_fields.filter_customers(customers, field_def, operator, value)
+    if query.sort not in SORTS:
+        raise InvalidValue("sort", query.sort, _("one of: %(sorts)s") % {"sorts": ", ".join(SORTS)})
+    return customers.order_by(*SORTS[query.sort]).select_related("owner").prefetch_related(
+        Prefetch("emails"), Prefetch("phones"), Prefetch("addresses")
+    )
+
+
+def _text_matches(text: str) -> QuerySet[Any]:
+    text = text.strip()
+    if "@" in text:
+        try:
+            email = normalise.email(text)
+        except InvalidValue:
+            email = text
+        return CustomerEmail.objects.filter(email__iexact=email).values("customer_id")
+    if sum(char.isdigit() for char in text) >= 6:
+        try:
+            number = normalise.phone(text)
+        except InvalidValue:
+            number = ""
+        if number:
+            return CustomerPhone.objects.filter(number=number).values("customer_id")
+    tokens = normalise.name_tokens(text)
+    if not tokens:
+        return Customer.objects.none().values("pk")
+    # Every word typed must start a word of the name: "bud sant" finds "Budi Santoso".
+    matches = NameToken.objects.filter(_prefix(tokens[0])).values("customer_id")
+    for token in tokens[1:]:
+        matches = matches.filter(
+            customer_id__in=NameToken.objects.filter(_prefix(token)).values("customer_id")
+        )
+    return matches
+
+
+def _prefix(token: str) -> Q:
+    """A prefix match written as a range, so a plain b-tree index serves it on both databases.
+
+    The upper bound is the next string after every word starting with ``token``
+    ("bud" → "bue"), which sorts the same way under SQLite's and PostgreSQL's collations.
+    """
+    return Q(token__gte=token, token__lt=token[:-1] + chr(ord(token[-1]) + 1))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of results; ``has_next`` comes from fetching one row more, never a COUNT."""
+
+    items: list[Customer]
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def end_index(self) -> int:
+        return self.start_index + len(self.items) - 1 if self.items else 0
+
+
+def page_of(customers: QuerySet[Customer], number: int, per_page: int = 25) -> Page:
+    number = max(1, number)
+    offset = (number - 1) * per_page
+    rows = list(customers[offset : offset + per_page + 1])
+    return Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page)
+
+
+def tag_counts() -> Iterable[Tag]:
+    return Tag.objects.annotate(customer_count=Count("customers")).order_by("name")

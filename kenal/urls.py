@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+urlpatterns = [
+    # The language switch is offered on the login page too, before anyone has logged in.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("customers/", include("kenal.customers.urls")),
+    path("settings/fields/", include("kenal.customers.field_urls")),
+    path("", include("kenal.web.urls")),
+]
