@@ -13,7 +13,7 @@ from typing import Any
 
 import dj_database_url
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 SQLITE_FILE = "kenal.sqlite3"
 
 
@@ -58,7 +58,9 @@ def database(folder: Path) -> dict[str, Any]:
     if not url:
         return sqlite_database(folder / SQLITE_FILE)
     try:
-        config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
     except ValueError as exc:
         raise ConfigError(
             f"KENAL_DATABASE_URL={_redact(url)}: {exc}; expected postgres://user:password@host:port/"

@@ -10,7 +10,7 @@ from django.test import Client
 from kenal.accounts.models import Role, User
 from kenal.accounts.services import create_user
 
-PASSWORD = "correct-horse-battery-staple"
+PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test users only)
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import tempfile
 os.environ["KENAL_DATA_DIR"] = tempfile.mkdtemp(prefix="kenal-test-")
 os.environ["KENAL_DATABASE_URL"] = os.environ.get("KENAL_TEST_DATABASE_URL", "")
 
-from kenal.settings import *  # noqa: E402, F403
+from kenal.settings import *  # noqa: F403
 
 # Argon2 stays the production hasher (checked in accounts tests); tests log in quickly.
-PASSWORD_HASHERS = [  # noqa: F405
+PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",
 ]

@@ -5,7 +5,7 @@ from kenal.accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
     list_filter = ("role", "is_active")
     fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Kenal", {"fields": ("role",)}))

@@ -170,7 +170,7 @@ def update_field(
         new_choices = _clean_choices(choices)
         removed = set(field.choices) - set(new_choices)
         in_use = _values(field).filter(text__in=removed).values_list("text", flat=True).distinct()
-        for choice in sorted(in_use):
+        for choice in sorted(str(value) for value in in_use):
             problems.append(
                 _("choices: %(choice)r is still chosen by some customers") % {"choice": choice}
             )
@@ -392,7 +392,9 @@ def clean_value(field: CustomField, raw: Any, *, path: str) -> list[TypedValue]:
 
 
 def _is_empty(raw: Any) -> bool:
-    return raw is None or (isinstance(raw, str | list | tuple) and not raw) or str(raw).strip() == ""
+    return (
+        raw is None or (isinstance(raw, str | list | tuple) and not raw) or str(raw).strip() == ""
+    )
 
 
 def _choice(field: CustomField, raw: Any, path: str) -> str:
@@ -408,7 +410,9 @@ def _money(field: CustomField, raw: Any, path: str) -> TypedValue:
     amount: Any = raw
     if isinstance(raw, Mapping):
         amount = raw.get("amount")
-        currency = normalise.currency(str(raw.get("currency") or currency), field=f"{path}.currency")
+        currency = normalise.currency(
+            str(raw.get("currency") or currency), field=f"{path}.currency"
+        )
     elif isinstance(raw, str):
         match = re.match(r"^\s*([A-Za-z]{3})\s+(.+)$|^(.+?)\s+([A-Za-z]{3})\s*$", raw)
         if match:
@@ -549,7 +553,9 @@ def _values_by_customer(field: CustomField) -> Iterable[tuple[int, list[TypedVal
         yield current, batch
 
 
-def values_for(customer: Customer, *, include_archived: bool = False) -> list[tuple[CustomField, list[TypedValue]]]:
+def values_for(
+    customer: Customer, *, include_archived: bool = False
+) -> list[tuple[CustomField, list[TypedValue]]]:
     """Every (active) field with this customer's values, in field order."""
     fields = CustomField.objects.all() if include_archived else active_fields()
     rows: dict[int, list[TypedValue]] = {}
@@ -571,7 +577,14 @@ def form_value(field: CustomField, values: list[TypedValue]) -> str:
 
 # --- filters --------------------------------------------------------------------------------
 
-LOOKUPS = {"eq": "exact", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte", "contains": "icontains"}
+LOOKUPS = {
+    "eq": "exact",
+    "lt": "lt",
+    "lte": "lte",
+    "gt": "gt",
+    "gte": "gte",
+    "contains": "icontains",
+}
 RANGE_TYPES = frozenset(
     {FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY, FieldType.DATE, FieldType.DATETIME}
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -130,7 +132,7 @@ class Customer(models.Model):
         return _primary(self.phones.all(), "number")
 
 
-def _primary(rows: models.QuerySet[CustomerEmail] | models.QuerySet[CustomerPhone], attr: str) -> str:
+def _primary(rows: Iterable[CustomerEmail | CustomerPhone], attr: str) -> str:
     """The primary row's value, else the first one's (uses prefetched rows)."""
     items = list(rows)
     chosen = next((item for item in items if item.is_primary), items[0] if items else None)
@@ -210,6 +212,9 @@ class NameToken(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "token"], name="name_token_once"),
         ]
+
+    def __str__(self) -> str:
+        return self.token
 
 
 class Note(models.Model):
@@ -316,13 +321,12 @@ class CustomFieldValue(models.Model):
     index on both databases. Long text is kept apart: it is never indexed.
     """
 
-    customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="custom_values"
-    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="custom_values")
     field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="values")
     ordinal = models.PositiveSmallIntegerField(default=0)
-    text = models.CharField(max_length=255, null=True, blank=True)
-    long_text = models.TextField(null=True, blank=True)
+    # NULL, not "", marks "no value in this column": an empty text is never stored.
+    text = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    long_text = models.TextField(null=True, blank=True)  # noqa: DJ001
     integer = models.BigIntegerField(null=True, blank=True)
     decimal = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)

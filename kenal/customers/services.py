@@ -104,11 +104,19 @@ def clean_customer(raw: Mapping[str, Any], *, customer: Customer | None = None) 
     _clean_names(raw, clean, errors)
     _collect(errors, clean.scalars, "gender", raw, lambda v: normalise.gender(v, field="gender"))
     _collect(
-        errors, clean.scalars, "birth_date", raw, lambda v: normalise.parse_date(v, field="birth_date")
+        errors,
+        clean.scalars,
+        "birth_date",
+        raw,
+        lambda v: normalise.parse_date(v, field="birth_date"),
     )
     for name, length in TEXT_FIELDS.items():
         _collect(
-            errors, clean.scalars, name, raw, lambda v, n=name, m=length: normalise.text(v, field=n, max_length=m)
+            errors,
+            clean.scalars,
+            name,
+            raw,
+            lambda v, n=name, m=length: normalise.text(v, field=n, max_length=m),
         )
     for name, choices in CHOICE_FIELDS.items():
         _collect(errors, clean.scalars, name, raw, lambda v, n=name, c=choices: _choice(n, v, c))
@@ -124,13 +132,17 @@ def clean_customer(raw: Mapping[str, Any], *, customer: Customer | None = None) 
         clean.tags = _tags(raw["tags"], errors)
     custom_raw = raw.get("custom") or {}
     if not isinstance(custom_raw, Mapping):
-        errors.append(InvalidValue("custom", custom_raw, _("a mapping of custom field keys to values")))
+        errors.append(
+            InvalidValue("custom", custom_raw, _("a mapping of custom field keys to values"))
+        )
         custom_raw = {}
     clean.custom, custom_errors = custom_fields.clean_values(custom_raw, customer=customer)
     errors.extend(custom_errors)
     if customer is None and not errors and not _identifies(clean):
         errors.append(
-            InvalidValue("full_name", raw.get("full_name", ""), _("a name, an email or a phone number"))
+            InvalidValue(
+                "full_name", raw.get("full_name", ""), _("a name, an email or a phone number")
+            )
         )
     if errors:
         raise CustomerInvalid(errors)
@@ -158,7 +170,9 @@ def _collect(
 
 def _clean_names(raw: Mapping[str, Any], clean: CleanCustomer, errors: list[InvalidValue]) -> None:
     for name in NAME_FIELDS:
-        _collect(errors, clean.scalars, name, raw, lambda v, n=name: normalise.person_name(v, field=n))
+        _collect(
+            errors, clean.scalars, name, raw, lambda v, n=name: normalise.person_name(v, field=n)
+        )
     names = clean.scalars
     if not names.get("full_name") and (names.get("given_name") or names.get("family_name")):
         # A record with only given/family names still gets a full name to show and sort by.
@@ -198,9 +212,7 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
-def _contacts(
-    value: Any, path: str, key: str, make: Any, errors: list[InvalidValue]
-) -> list[Any]:
+def _contacts(value: Any, path: str, key: str, make: Any, errors: list[InvalidValue]) -> list[Any]:
     """Email or phone rows: at most one primary, the first one when none is marked."""
     rows: list[Any] = []
     for index, item in enumerate(_as_list(value)):
@@ -454,7 +466,9 @@ def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
         customers = customers.filter(pk__in=_text_matches(query.text))
     if query.lifecycle_stage:
         customers = customers.filter(
-            lifecycle_stage=_choice("lifecycle_stage", query.lifecycle_stage, LifecycleStage.choices)
+            lifecycle_stage=_choice(
+                "lifecycle_stage", query.lifecycle_stage, LifecycleStage.choices
+            )
         )
     if query.tag:
         customers = customers.filter(tags__name=query.tag)
@@ -465,8 +479,10 @@ def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
         customers = custom_fields.filter_customers(customers, field_def, operator, value)
     if query.sort not in SORTS:
         raise InvalidValue("sort", query.sort, _("one of: %(sorts)s") % {"sorts": ", ".join(SORTS)})
-    return customers.order_by(*SORTS[query.sort]).select_related("owner").prefetch_related(
-        Prefetch("emails"), Prefetch("phones"), Prefetch("addresses")
+    return (
+        customers.order_by(*SORTS[query.sort])
+        .select_related("owner")
+        .prefetch_related(Prefetch("emails"), Prefetch("phones"), Prefetch("addresses"))
     )
 
 

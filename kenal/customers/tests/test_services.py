@@ -102,7 +102,10 @@ def test_more_than_one_primary_is_refused(db: None) -> None:
 
 def test_the_same_phone_in_two_formats_is_kept_once(db: None) -> None:
     customer = services.create_customer(
-        {"full_name": "Ani", "phones": ["0812-3456-7890", {"number": "+62 812 3456 7890", "is_verified": True}]},
+        {
+            "full_name": "Ani",
+            "phones": ["0812-3456-7890", {"number": "+62 812 3456 7890", "is_verified": True}],
+        },
         WEB,
     )
     assert list(customer.phones.values_list("number", "is_verified")) == [("+6281234567890", True)]
