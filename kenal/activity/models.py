@@ -45,7 +45,9 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         constraints = [
-            models.UniqueConstraint(fields=["source", "order_number"], name="order_once_per_source"),
+            models.UniqueConstraint(
+                fields=["source", "order_number"], name="order_once_per_source"
+            ),
         ]
         indexes = [models.Index(fields=["customer", "-ordered_at"], name="order_customer_recent")]
 
@@ -64,4 +66,4 @@ class OrderItem(models.Model):
         verbose_name_plural = _("order items")
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.product}"
+        return f"{self.quantity} × {self.product}"  # noqa: RUF001 - the multiplication sign

@@ -38,6 +38,11 @@ RESERVED_KEYS = frozenset(field.name for field in Customer._meta.get_fields()) |
     "custom",
     "tags",
     "notes",
+    # The singular names imports and forms use for the built-in contact fields.
+    "email",
+    "phone",
+    "address",
+    "name",
 }
 
 # The column each type is stored (and indexed) in.
@@ -175,7 +180,8 @@ def update_field(
                 _("choices: %(choice)r is still chosen by some customers") % {"choice": choice}
             )
         field.choices = new_choices
-    if unique is not None and unique != field.unique:
+    unique_changed = unique is not None and unique != field.unique
+    if unique is not None and unique_changed:
         field.unique = unique
         if unique:
             problems.extend(_duplicate_problems(field))
@@ -183,7 +189,7 @@ def update_field(
     if problems:
         raise FieldDefinitionError(problems)
     field.save()
-    if unique is not None:
+    if unique_changed:  # rewriting every value's key is costly: only when it changes
         _refresh_unique_keys(field)
     return field
 
@@ -225,6 +231,7 @@ def change_field_type(
         raise FieldDefinitionError(problems)
     converted: dict[int, list[TypedValue]] = {}
     failures: list[tuple[int, str, str]] = []
+    owners: dict[str, int] = {}  # canonical value -> customer, when the field is unique
     for customer_id, old_values in _values_by_customer(field):
         raw: Any = [value.display() for value in old_values]
         if new_type != FieldType.MULTIPLE_CHOICE:
@@ -235,9 +242,25 @@ def change_field_type(
                 continue
             raw = _conversion_input(old_values[0], new_type)
         try:
-            converted[customer_id] = clean_value(target, raw, path=field.key)
+            values = clean_value(target, raw, path=field.key)
         except InvalidValue as exc:
             failures.append((customer_id, str(exc.value), exc.expected))
+            continue
+        if target.unique and values:
+            # Values distinct before may meet after ("7" and "007" as numbers): the unique
+            # index would refuse the second, so it is reported like any other failure.
+            owner = owners.setdefault(_canonical(values[0]), customer_id)
+            if owner != customer_id:
+                failures.append(
+                    (
+                        customer_id,
+                        ", ".join(value.display() for value in old_values),
+                        _("a value no other customer has (customer #%(id)d has it)")
+                        % {"id": owner},
+                    )
+                )
+                continue
+        converted[customer_id] = values
     if failures:
         raise FieldConversionError(field, failures)
     field.field_type = target.field_type
@@ -257,6 +280,8 @@ def _conversion_input(old: TypedValue, new_type: str) -> Any:
     """What a stored value is offered to its new type as: typed where the types agree."""
     if isinstance(old.value, Decimal) and new_type == FieldType.MONEY:
         return {"amount": old.value, "currency": old.currency}
+    if old.currency and new_type in (FieldType.TEXT, FieldType.LONG_TEXT):
+        return old.display()  # "IDR 150000": the currency is part of a money value
     if isinstance(old.value, Decimal | int | dt.date) and not isinstance(old.value, bool):
         return old.value if new_type != FieldType.TEXT else _plain(old.value)
     return old.value if isinstance(old.value, bool) else old.display()
@@ -365,8 +390,12 @@ def clean_values(
     for field in fields.values():
         if not field.required or field.is_archived:
             continue
-        missing = field.key not in raw if customer is None else field.key in raw
-        if missing and not cleaned.get(field):
+        given = field.key in raw
+        if customer is not None and not given:
+            continue  # an update leaves the fields it does not mention alone
+        if given and field not in cleaned:
+            continue  # the value given was refused above, with its reason
+        if not cleaned.get(field):
             errors.append(
                 InvalidValue(f"custom.{field.key}", raw.get(field.key, ""), _("a value (required)"))
             )

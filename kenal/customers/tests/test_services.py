@@ -8,6 +8,7 @@ import pytest
 
 from kenal.customers import services
 from kenal.customers.models import Customer, SourceRecord
+from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
 
 WEB = Origin(source="web")
@@ -198,7 +199,7 @@ def test_renaming_updates_the_search_index(people: dict[str, Customer]) -> None:
 def test_sorts(people: dict[str, Customer]) -> None:
     assert names(CustomerQuery(sort="-name"))[0] == "Siti Nurhaliza"
     assert names(CustomerQuery(sort="created"))[0] == "Budi Santoso"
-    with pytest.raises(services.InvalidValue) as caught:
+    with pytest.raises(InvalidValue) as caught:
         names(CustomerQuery(sort="phone"))
     assert caught.value.field == "sort"
 

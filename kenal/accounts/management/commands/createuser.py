@@ -8,11 +8,10 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kenal.accounts.models import Role
+from kenal.accounts.models import Role, User
 from kenal.accounts.services import UserError, create_user
 
-PASSWORD_VARIABLE = "KENAL_PASSWORD"
-FIELDS = ("username", "email", "role", "password")
+PASSWORD_VARIABLE = "KENAL_PASSWORD"  # noqa: S105 - the variable's name, not a password
 
 
 class Command(BaseCommand):
@@ -57,7 +56,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"Created user {user.username} ({user.role})"))
 
-    def _create(self, values: dict[str, str]) -> Any:
+    def _create(self, values: dict[str, str]) -> User:
         try:
             return create_user(**values)
         except UserError as exc:
@@ -80,7 +79,7 @@ class Command(BaseCommand):
 
     def _create_interactively(
         self, values: dict[str, str], stdin: TextIO, *, ask_role: bool
-    ) -> Any:
+    ) -> User:
         """Ask for each value, and again for any value the service refuses."""
         try:
             values["username"] = self._ask(stdin, "Username: ")
@@ -122,8 +121,8 @@ class Command(BaseCommand):
 
     def _ask_password(self, stdin: TextIO) -> str:
         while True:
-            first = getpass.getpass("Password: ", stream=sys.stderr)
-            second = getpass.getpass("Password (again): ", stream=sys.stderr)
+            first = getpass.getpass("Password: ")
+            second = getpass.getpass("Password (again): ")
             if first == second:
                 return first
             self.stderr.write("Error: the two passwords differ; try again.")

@@ -1,0 +1,259 @@
+"""Customer pages: the list, a customer's page, the create / edit form and notes.
+
+Views only translate between HTTP and :mod:`kenal.customers.services`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Prefetch,
+    Sum,
+)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from kenal.accounts.models import User
+from kenal.activity.models import Order, OrderItem
+from kenal.customers import custom_fields, services
+from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_row
+from kenal.customers.models import Customer, LifecycleStage, SourceRecord, Tag
+from kenal.customers.normalise import InvalidValue
+from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
+
+RECENT_ORDERS = 10
+RECENT_NOTES = 50
+RECENT_SOURCE_RECORDS = 20
+SORT_OPTIONS = ("name", "-name", "created", "-created", "updated", "-updated")
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _staff(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # LoginRequiredMiddleware lets no one else through
+        raise PermissionDenied
+    return user
+
+
+def _sort_labels() -> dict[str, str]:
+    return {
+        "name": _("Name A–Z"),  # noqa: RUF001 - an en dash, as typeset
+        "-name": _("Name Z–A"),  # noqa: RUF001
+        "created": _("Oldest first"),
+        "-created": _("Newest first"),
+        "updated": _("Least recently updated"),
+        "-updated": _("Recently updated"),
+    }
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list(request: HtmxHttpRequest) -> HttpResponse:
+    params = request.GET
+    query = CustomerQuery(
+        text=params.get("q", "").strip(),
+        sort=params.get("sort") or "name",
+        lifecycle_stage=params.get("stage", "").strip(),
+        tag=params.get("tag", "").strip(),
+    )
+    page = None
+    error = None
+    try:
+        page = services.page_of(services.find_customers(query), _page_number(params.get("page")))
+    except InvalidValue as exc:
+        error = exc
+    context: dict[str, Any] = {
+        "section": "customers",
+        "query": query,
+        "page": page,
+        "error": error,
+        "filtered": bool(query.text or query.lifecycle_stage or query.tag),
+        "stages": LifecycleStage.choices,
+        "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
+        "sort_options": list(_sort_labels().items()),
+    }
+    # A search-as-you-type request only needs the results; a history restore needs the page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "customers/_results.html" if partial else "customers/list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+# --- detail ---------------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(
+        Customer.objects.select_related("owner").prefetch_related(
+            "emails", "phones", "addresses", "tags"
+        ),
+        pk=pk,
+    )
+    line_total = ExpressionWrapper(
+        F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=24, decimal_places=2)
+    )
+    orders = list(
+        customer.orders.prefetch_related(
+            Prefetch(
+                "items",
+                queryset=OrderItem.objects.select_related("product")
+                .annotate(line_total=line_total)
+                .order_by("id"),
+            )
+        )[:RECENT_ORDERS]
+    )
+    spent = list(
+        customer.orders.exclude(status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
+        .values("currency")
+        .annotate(total=Sum("total"), count=Count("id"), last=Max("ordered_at"))
+        .order_by("currency")
+    )
+    records = list(
+        customer.source_records.select_related("received_by")[: RECENT_SOURCE_RECORDS + 1]
+    )
+    context = {
+        "section": "customers",
+        "customer": customer,
+        "addresses": list(customer.addresses.all()),
+        "custom_values": custom_fields.values_for(customer),
+        "orders": orders,
+        "spent": spent,
+        "notes": list(customer.notes.select_related("author")[:RECENT_NOTES]),
+        "records": [(record, _pretty(record.data)) for record in records[:RECENT_SOURCE_RECORDS]],
+        "more_records": len(records) > RECENT_SOURCE_RECORDS,
+    }
+    return render(request, "customers/detail.html", context)
+
+
+def _pretty(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+@require_POST
+@permission_required("customers.change_customer", raise_exception=True)
+def add_note(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    customer = get_object_or_404(Customer, pk=pk)
+    try:
+        services.add_note(customer, request.POST.get("body", ""), _staff(request))
+    except InvalidValue as exc:
+        messages.error(
+            request,
+            _("The note was not added: expected %(expected)s.") % {"expected": exc.expected},
+        )
+    else:
+        messages.success(request, _("Note added."))
+    return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]) + "#notes")
+
+
+# --- create and edit ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.add_customer", raise_exception=True)
+def customer_create(request: HttpRequest) -> HttpResponse:
+    return _customer_form(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("customers.change_customer", raise_exception=True)
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(
+        Customer.objects.select_related("owner").prefetch_related(
+            "emails", "phones", "addresses", "tags"
+        ),
+        pk=pk,
+    )
+    return _customer_form(request, customer)
+
+
+def _customer_form(request: HttpRequest, customer: Customer | None) -> HttpResponse:
+    fields = list(custom_fields.active_fields())
+    current = services.editable_values(customer) if customer is not None else None
+    if request.method != "POST":
+        return _render_form(request, customer, CustomerForm.initial(current, fields))
+    form = CustomerForm.from_post(request.POST, fields)
+    if request.POST.get("add_row") in ROW_KINDS:
+        # "Add another" without JavaScript: the same form again, one row longer, nothing saved.
+        form.add_row(request.POST["add_row"])
+        return _render_form(request, customer, form)
+    origin = Origin(source="web", actor=_staff(request))
+    try:
+        if customer is None:
+            saved = services.create_customer(form.raw_for_create(), origin)
+            messages.success(request, _("Customer %(name)s created.") % {"name": saved})
+        else:
+            assert current is not None
+            raw = form.raw_for_update(current)
+            if not raw:
+                messages.info(request, _("Nothing was changed."))
+                return redirect("customers:detail", pk=customer.pk)
+            saved = services.update_customer(customer, raw, origin)
+            messages.success(request, _("Changes to %(name)s saved.") % {"name": saved})
+    except CustomerInvalid as exc:
+        form.add_errors(exc.errors)
+        form.pad_rows()
+        return _render_form(request, customer, form, rejected=exc.source_record)
+    return redirect("customers:detail", pk=saved.pk)
+
+
+def _render_form(
+    request: HttpRequest,
+    customer: Customer | None,
+    form: CustomerForm,
+    rejected: SourceRecord | None = None,
+) -> HttpResponse:
+    context = {
+        "section": "customers",
+        "customer": customer,
+        "form": form,
+        "rejected": rejected,
+        "next_index": {kind: form.next_index(kind) for kind in ROW_KINDS},
+    }
+    return render(request, "customers/form.html", context)
+
+
+@require_GET
+def form_row(request: HttpRequest, kind: str) -> HttpResponse:
+    """One more blank email, phone or address row for the form ("add another" with htmx)."""
+    user = request.user
+    if not (user.has_perm("customers.add_customer") or user.has_perm("customers.change_customer")):
+        raise PermissionDenied
+    if kind not in ROW_KINDS:
+        raise Http404
+    try:
+        index = min(max(0, int(request.GET.get("index") or 0)), MAX_ROW_INDEX)
+    except ValueError:
+        index = 0
+    context = {"row": make_row(kind, index), "kind": kind, "next_index": index + 1}
+    return render(request, "customers/_row_added.html", context)
