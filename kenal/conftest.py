@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from kenal.accounts.models import Role, User
 from kenal.accounts.services import create_user
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test users only)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Each test starts in English: a request in Indonesian leaves its language active."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
