@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import translation
 
@@ -90,3 +91,19 @@ def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         yield context.new_page()
         context.close()
         browser.close()
+    _close_live_server_connections()
+
+
+def _close_live_server_connections() -> None:
+    """End the database sessions the live server's request threads still hold.
+
+    Each thread keeps its connection until the browser's keep-alive socket closes, which can
+    outlast the test; PostgreSQL then refuses to drop the test database at the end of the run.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

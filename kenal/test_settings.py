@@ -20,3 +20,6 @@ PASSWORD_HASHERS = [
 # One test database per run, so suites started side by side on one server do not collide.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"test_kenal_{os.getpid()}"}  # noqa: F405
+    # Persistent connections would keep the live server's threads attached to the test
+    # database, and it could not be dropped at the end of the run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
