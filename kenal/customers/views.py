@@ -76,6 +76,9 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         sort=params.get("sort") or "name",
         lifecycle_stage=params.get("stage", "").strip(),
         tag=params.get("tag", "").strip(),
+        custom_filters=_custom_filter(
+            params.get("cf", ""), params.get("op", ""), params.get("v", "")
+        ),
     )
     page = None
     error = None
@@ -88,7 +91,14 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "query": query,
         "page": page,
         "error": error,
-        "filtered": bool(query.text or query.lifecycle_stage or query.tag),
+        "filtered": bool(query.text or query.lifecycle_stage or query.tag or query.custom_filters),
+        "custom_fields": list(custom_fields.active_fields()),
+        "custom_operators": list(_operator_labels().items()),
+        "custom_filter": {
+            "key": params.get("cf", ""),
+            "op": params.get("op", ""),
+            "value": params.get("v", ""),
+        },
         "stages": LifecycleStage.choices,
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
         "sort_options": list(_sort_labels().items()),
@@ -99,6 +109,25 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _custom_filter(key: str, operator: str, value: str) -> tuple[tuple[str, str, str], ...]:
+    """The list's custom-field filter as the service takes it (none when no field is chosen)."""
+    key = key.strip()
+    return ((key, operator.strip() or "eq", value.strip()),) if key else ()
+
+
+def _operator_labels() -> dict[str, str]:
+    return {
+        "eq": _("is"),
+        "lt": _("less than / before"),
+        "lte": _("at most"),
+        "gt": _("more than / after"),
+        "gte": _("at least"),
+        "contains": _("contains"),
+        "set": _("has a value"),
+        "empty": _("is empty"),
+    }
 
 
 def _page_number(value: str | None) -> int:

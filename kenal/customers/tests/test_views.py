@@ -610,3 +610,29 @@ def test_back_office_shows_every_model(login: Callable[..., Client], budi: Custo
     # Searching the back office finds a phone number typed in any format too.
     found = admin.get("/admin/customers/customer/", {"q": "0812 3456 7890"})
     assert list(found.context["cl"].result_list) == [budi]
+
+
+@pytest.fixture
+def members(db: None) -> None:
+    custom_fields.define_field(key="points", label="Loyalty points", field_type="integer")
+    for name, points in (("Ani Member", "120"), ("Budi Member", "40"), ("Citra Tamu", "")):
+        raw: dict[str, Any] = {"full_name": name}
+        if points:
+            raw["custom"] = {"points": points}
+        services.create_customer(raw, Origin(source="pos"))
+
+
+def test_list_filters_by_a_custom_field(agent: Client, members: None) -> None:
+    page = agent.get("/customers/", {"cf": "points", "op": "gte", "v": "100"})
+    assert names(page) == ["Ani Member"]
+    assert 'option value="points" selected' in page.content.decode()
+    assert names(agent.get("/customers/", {"cf": "points", "op": "empty"})) == ["Citra Tamu"]
+    with CaptureQueriesContext(connection) as queries:
+        agent.get("/customers/", {"cf": "points", "op": "lt", "v": "100"})
+    assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
+
+
+def test_a_bad_custom_filter_value_is_explained(agent: Client, members: None) -> None:
+    body = agent.get("/customers/", {"cf": "points", "op": "gte", "v": "banyak"}).content.decode()
+    assert "filter.points" in body
+    assert "banyak" in body
