@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import dj_database_url
 
@@ -88,6 +89,39 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             ),
         },
     }
+
+
+def email(folder: Path) -> tuple[str, dict[str, Any]]:
+    """Django's email backend and its settings from ``KENAL_SMTP_URL``.
+
+    ``smtp://user:password@host:587?tls=1`` (or ``smtps://…`` for implicit TLS); without it,
+    mail is written as files into the data folder's ``outbox``.
+    """
+    url = os.environ.get("KENAL_SMTP_URL", "").strip()
+    if not url:
+        return "django.core.mail.backends.filebased.EmailBackend", {
+            "EMAIL_FILE_PATH": str(folder / "outbox")
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(
+            f"KENAL_SMTP_URL={_redact(url)}: expected smtp://user:password@host:port "
+            "or smtps://…"
+        )
+    query = parse_qs(parts.query)
+    return "django.core.mail.backends.smtp.EmailBackend", {
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": query.get("tls", ["0"])[0] in ("1", "true", "yes"),
+        "EMAIL_TIMEOUT": 20,
+    }
+
+
+def email_from() -> str:
+    return os.environ.get("KENAL_EMAIL_FROM", "Kenal <kenal@localhost>").strip()
 
 
 def phone_region() -> str:

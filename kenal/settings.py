@@ -23,6 +23,9 @@ INSTALLED_APPS = [
     # Kenal's apps first, so their management commands (check, createuser) take precedence.
     "kenal.accounts",
     "kenal.customers",
+    "kenal.identity",
+    "kenal.privacy",
+    "kenal.ingest",
     "kenal.activity",
     "kenal.ops",
     "kenal.demo",
@@ -35,6 +38,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +114,16 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 KENAL_PHONE_REGION = config.phone_region()
+
+# Background work (imports, sends) waits in a table of the same database, on SQLite and
+# PostgreSQL alike; `kenal serve` runs a worker beside the web server, `kenal worker` alone.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Mail goes through the SMTP server in KENAL_SMTP_URL; without one it is written to files in
+# the data folder's outbox, so nothing is lost and an administrator can read it.
+EMAIL_BACKEND, EMAIL_SETTINGS = config.email(DATA_DIR)
+globals().update(EMAIL_SETTINGS)
+DEFAULT_FROM_EMAIL = config.email_from()
 
 LOGGING = {
     "version": 1,

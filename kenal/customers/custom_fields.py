@@ -364,14 +364,18 @@ def _refresh_unique_keys(field: CustomField) -> None:
 
 
 def clean_values(
-    raw: Mapping[str, Any], *, customer: Customer | None = None
+    raw: Mapping[str, Any],
+    *,
+    customer: Customer | None = None,
+    fields: Mapping[str, CustomField] | None = None,
 ) -> tuple[dict[CustomField, list[TypedValue]], list[InvalidValue]]:
     """Clean raw custom values keyed by field key; returns the values and every problem.
 
     An empty value clears the field. Required fields must be given when a customer is
     created (``customer`` is None); an update leaves fields it does not mention alone.
     """
-    fields = {field.key: field for field in CustomField.objects.all()}
+    if fields is None:
+        fields = definitions()
     cleaned: dict[CustomField, list[TypedValue]] = {}
     errors: list[InvalidValue] = []
     for key, value in raw.items():
@@ -401,6 +405,11 @@ def clean_values(
             )
     errors.extend(_unique_conflicts(cleaned, customer))
     return cleaned, errors
+
+
+def definitions() -> dict[str, CustomField]:
+    """Every custom field (archived ones too), by key."""
+    return {field.key: field for field in CustomField.objects.all()}
 
 
 def clean_value(field: CustomField, raw: Any, *, path: str) -> list[TypedValue]:

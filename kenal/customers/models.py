@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -152,6 +153,8 @@ class CustomerEmail(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "email"], name="customer_email_once"),
         ]
+        # Matching and search compare whole addresses without case: this index serves both.
+        indexes = [models.Index(Lower("email"), name="customer_email_lower")]
 
     def __str__(self) -> str:
         return self.email
@@ -245,12 +248,23 @@ class SourceRecord(models.Model):
         APPLIED = "applied", _("Applied")
         REJECTED = "rejected", _("Rejected")
 
+    class Action(models.TextChoices):
+        """What the record did to the customer it reached."""
+
+        CREATED = "created", _("Created a customer")
+        UPDATED = "updated", _("Updated a customer")
+        MERGED = "merged", _("Merged into a customer from the same batch")
+        UNCHANGED = "unchanged", _("Matched a customer, changed nothing")
+
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_records"
     )
     source = models.CharField(_("source"), max_length=100, db_index=True)
     batch_id = models.CharField(_("batch"), max_length=100, blank=True, db_index=True)
     external_id = models.CharField(_("id in the source"), max_length=200, blank=True)
+    # The row's line or position in the file it was imported from (1 = first data row).
+    row_number = models.PositiveIntegerField(_("row"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices, blank=True)
     received_at = models.DateTimeField(_("received"), auto_now_add=True, db_index=True)
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
@@ -94,8 +95,16 @@ class CleanCustomer:
 # --- cleaning -------------------------------------------------------------------------------
 
 
-def clean_customer(raw: Mapping[str, Any], *, customer: Customer | None = None) -> CleanCustomer:
-    """Validate and normalise raw values; raises :class:`CustomerInvalid` with all problems."""
+def clean_customer(
+    raw: Mapping[str, Any],
+    *,
+    customer: Customer | None = None,
+    fields: Mapping[str, CustomField] | None = None,
+) -> CleanCustomer:
+    """Validate and normalise raw values; raises :class:`CustomerInvalid` with all problems.
+
+    ``fields`` (custom field definitions by key) spares bulk callers a query per record.
+    """
     errors: list[InvalidValue] = []
     clean = CleanCustomer()
     for key in raw:
@@ -136,7 +145,9 @@ def clean_customer(raw: Mapping[str, Any], *, customer: Customer | None = None) 
             InvalidValue("custom", custom_raw, _("a mapping of custom field keys to values"))
         )
         custom_raw = {}
-    clean.custom, custom_errors = custom_fields.clean_values(custom_raw, customer=customer)
+    clean.custom, custom_errors = custom_fields.clean_values(
+        custom_raw, customer=customer, fields=fields
+    )
     errors.extend(custom_errors)
     if customer is None and not errors and not _identifies(clean):
         errors.append(
@@ -350,6 +361,7 @@ def _write(customer: Customer | None, raw: Mapping[str, Any], origin: Origin) ->
         received_by=origin.actor,
         data=_as_received(raw),
         status=SourceRecord.Status.APPLIED,
+        action=SourceRecord.Action.CREATED if customer is None else SourceRecord.Action.UPDATED,
     )
     try:
         clean = clean_customer(raw, customer=customer)
@@ -493,7 +505,7 @@ def _text_matches(text: str) -> QuerySet[Any]:
             email = normalise.email(text)
         except InvalidValue:
             email = text
-        return CustomerEmail.objects.filter(email__iexact=email).values("customer_id")
+        return emails_matching([email]).values("customer_id")
     if sum(char.isdigit() for char in text) >= 6:
         try:
             number = normalise.phone(text)
@@ -511,6 +523,12 @@ def _text_matches(text: str) -> QuerySet[Any]:
             customer_id__in=NameToken.objects.filter(_prefix(token)).values("customer_id")
         )
     return matches
+
+
+def emails_matching(emails: Iterable[str]) -> QuerySet[CustomerEmail]:
+    """Email rows whose address equals one of ``emails`` ignoring case (on an index)."""
+    keys = {email.lower() for email in emails}
+    return CustomerEmail.objects.alias(key=Lower("email")).filter(key__in=keys)
 
 
 def _prefix(token: str) -> Q:
