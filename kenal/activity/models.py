@@ -39,6 +39,8 @@ class Order(models.Model):
     channel = models.CharField(_("channel"), max_length=100, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="IDR")
     total = models.DecimalField(_("total"), max_digits=16, decimal_places=2)
+    # "import-<id>" for orders an import created: what reverting that import removes.
+    import_batch = models.CharField(max_length=100, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-ordered_at", "-id"]

@@ -271,7 +271,7 @@ def change_field_type(
     CustomFieldValue.objects.bulk_create(
         row
         for customer_id, values in converted.items()
-        for row in _rows(field, customer_id, values)
+        for row in value_rows(field, customer_id, values)
     )
     return len(converted)
 
@@ -549,11 +549,14 @@ def write_values(customer: Customer, cleaned: Mapping[CustomField, list[TypedVal
         return
     CustomFieldValue.objects.filter(customer=customer, field__in=list(cleaned)).delete()
     CustomFieldValue.objects.bulk_create(
-        row for field, values in cleaned.items() for row in _rows(field, customer.pk, values)
+        row for field, values in cleaned.items() for row in value_rows(field, customer.pk, values)
     )
 
 
-def _rows(field: CustomField, customer_id: int, values: list[TypedValue]) -> list[CustomFieldValue]:
+def value_rows(
+    field: CustomField, customer_id: int, values: list[TypedValue]
+) -> list[CustomFieldValue]:
+    """Unsaved rows holding ``values`` of ``field`` for a customer (bulk writers save them)."""
     column = COLUMN[field.field_type]
     return [
         CustomFieldValue(

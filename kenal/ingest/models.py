@@ -59,6 +59,7 @@ class Import(models.Model):
     merged_count = models.PositiveIntegerField(_("merged within the file"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    empty_count = models.PositiveIntegerField(_("empty rows skipped"), default=0)
     cancel_requested = models.BooleanField(default=False)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
