@@ -105,8 +105,7 @@ def email(folder: Path) -> tuple[str, dict[str, Any]]:
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
-            f"KENAL_SMTP_URL={_redact(url)}: expected smtp://user:password@host:port "
-            "or smtps://…"
+            f"KENAL_SMTP_URL={_redact(url)}: expected smtp://user:password@host:port or smtps://…"
         )
     query = parse_qs(parts.query)
     return "django.core.mail.backends.smtp.EmailBackend", {

@@ -101,8 +101,8 @@ def _by_source_id(batch: Sequence[MatchKeys]) -> dict[tuple[str, str], int]:
 def _by_email(emails: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(emails):
-        for email, customer_id in emails_matching(chunk).order_by("-id").values_list(
-            "email", "customer_id"
+        for email, customer_id in (
+            emails_matching(chunk).order_by("-id").values_list("email", "customer_id")
         ):
             found[email.lower()] = customer_id  # the oldest row wins
     return found
