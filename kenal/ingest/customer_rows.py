@@ -36,7 +36,7 @@ from kenal.customers.services import (
     clean_customer,
 )
 from kenal.identity.services import Match, MatchKeys, find_matches
-from kenal.ingest.mapping import customer_raw
+from kenal.ingest.mapping import customer_raw, split_name
 from kenal.ingest.models import Import, ImportChange
 from kenal.ingest.profiles import Profile, address_dict, as_json
 from kenal.ingest.readers import Row
@@ -138,6 +138,11 @@ class CustomerRowWriter:
             clean = clean_customer(raw, fields=self.fields)
         except CustomerInvalid as exc:
             return Entry(number, data, external_id, None, exc.errors)
+        names = clean.scalars
+        if names.get("full_name") and not (names.get("given_name") or names.get("family_name")):
+            names["given_name"], family = split_name(names["full_name"])
+            if family:
+                names["family_name"] = family
         return Entry(number, data, external_id, clean)
 
     def _route(self, entries: list[Entry]) -> None:

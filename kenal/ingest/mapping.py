@@ -256,6 +256,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "nohppembeli",
         "teleponpembeli",
         "nomortelepon",
+        "notelepon",
+        "nomorhp",
+        "nohandphone",
+        "billingphone",
+        "shippingphone",
         "nohp",
         "telepon",
         "customerphone",
@@ -276,6 +281,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "idmember",
         "usernamepembeli",
         "username",
+        "buyerusername",
     ),
     "customer_name": (
         "namapembeli",
@@ -285,6 +291,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "nama",
         "namapenerima",
         "name",
+        "recipient",
+        "penerima",
     ),
     "ordered_at": (
         "tanggal",
@@ -300,6 +308,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "waktupesanandibuat",
         "tanggalorder",
         "orderdatetime",
+        "createtime",
+        "createdtime",
     ),
     "sku": (
         "sku",
@@ -310,6 +320,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "itemcode",
         "nomorreferensisku",
         "productsku",
+        "sellersku",
+        "nomorsku",
+        "skupenjual",
     ),
     "product_name": (
         "namaproduk",
@@ -322,7 +335,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "barang",
     ),
     "category": ("kategori", "category", "kategoriproduk", "productcategory"),
-    "quantity": ("jumlah", "qty", "quantity", "kuantitas", "jumlahproduk", "jumlahbarang", "jml"),
+    "quantity": (
+        "jumlah",
+        "qty",
+        "quantity",
+        "kuantitas",
+        "jumlahproduk",
+        "jumlahbarang",
+        "jml",
+        "jumlahprodukdibeli",
+    ),
     "unit_price": (
         "harga",
         "hargasatuan",
@@ -331,6 +353,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "hargaawal",
         "hargaproduk",
         "hargabarang",
+        "hargajual",
+        "hargajualidr",
+        "hargasatuanidr",
     ),
     "total": (
         "total",
@@ -343,6 +368,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "jumlahbayar",
         "subtotal",
         "nilai",
+        "totalpembayaranidr",
+        "orderamount",
     ),
     "currency": ("matauang", "currency", "kurs"),
     "channel": (
@@ -356,7 +383,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "salespchannel",
         "saleschannel",
     ),
-    "status": ("status", "statuspesanan", "orderstatus", "statustransaksi"),
+    "status": ("status", "statuspesanan", "orderstatus", "statustransaksi", "statusterakhir"),
 }
 
 
@@ -410,13 +437,20 @@ def auto_mapping(
 
 
 def check_mapping(
-    mapping: Mapping[str, str], columns: Iterable[str], kind: str, fields: Iterable[CustomField]
+    mapping: Mapping[str, str],
+    columns: Iterable[str],
+    kind: str,
+    fields: Iterable[CustomField],
+    base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The mapping restricted to the file's columns; unknown headers or targets are refused."""
+    """``mapping`` laid over ``base`` (columns it does not name keep their target there).
+
+    Unknown columns and targets, and two columns feeding one single-valued field, are
+    refused with the column named.
+    """
     known = targets(kind, fields)
     column_list = list(columns)
-    checked = dict.fromkeys(column_list, "")
-    used: dict[str, str] = {}
+    checked = {column: (base or {}).get(column, "") for column in column_list}
     for column, target in mapping.items():
         if column not in checked:
             expected = _("a column of the file: %(columns)s") % {"columns": ", ".join(column_list)}
@@ -428,6 +462,9 @@ def check_mapping(
                 target,
                 _("a target field (%(targets)s) or nothing") % {"targets": ", ".join(known)},
             )
+        checked[column] = target
+    used: dict[str, str] = {}
+    for column, target in checked.items():
         if target in SINGLE_TARGETS and target in used:
             raise InvalidValue(
                 f"mapping.{column}",
@@ -435,9 +472,7 @@ def check_mapping(
                 _("a field no other column feeds (%(column)s already does)")
                 % {"column": used[target]},
             )
-        checked[column] = target
-        if target:
-            used[target] = column
+        used.setdefault(target, column)
     return checked
 
 
@@ -486,9 +521,4 @@ def customer_raw(row: Mapping[str, str], mapping: Mapping[str, str]) -> dict[str
         raw["addresses"] = [address]
     if custom:
         raw["custom"] = custom
-    if raw.get("full_name") and not (raw.get("given_name") or raw.get("family_name")):
-        given, family = split_name(str(raw["full_name"]))
-        raw["given_name"] = given
-        if family:
-            raw["family_name"] = family
     return raw

@@ -53,9 +53,11 @@ def revert_import(run: Import) -> RevertResult:
         ).values_list("customer_id", flat=True)
     ) - {None}
     # Latest change first: a field changed twice by one import ends at its first old value.
-    for change in (
-        run.changes.exclude(customer_id__in=created).select_related("customer").order_by("-id")
-    ):
+    changes = run.changes.exclude(customer_id__in=created).select_related("customer")
+    customers: dict[int, Customer] = {}
+    for change in changes.order_by("-id"):
+        # One instance per customer, so restoring one field never saves another's stale value.
+        change.customer = customers.setdefault(change.customer_id, change.customer)
         if _undo(change):
             result.restored += 1
         else:
@@ -94,7 +96,7 @@ def _undo(change: ImportChange) -> bool:
         return False
     setattr(customer, name, _scalar(name, change.old))
     customer.sort_name = normalise.sort_key(customer.full_name)
-    customer.save()
+    customer.save(update_fields=[name, "sort_name", "updated_at"])
     if name == "full_name":
         NameToken.objects.filter(customer=customer).delete()
         NameToken.objects.bulk_create(

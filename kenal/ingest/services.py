@@ -110,9 +110,13 @@ def prepare_import(path: Path, setup: ImportSetup, file_name: str = "") -> Impor
         if preset is not None:
             mapping = {key: value for key, value in preset.mapping.items() if key in info.columns}
             id_column = id_column or (preset.id_column if preset.id_column in info.columns else "")
-    checked = mappings.auto_mapping(info.columns, setup.kind, fields)
-    if mapping is not None:
-        checked.update(mappings.check_mapping(mapping, info.columns, setup.kind, fields))
+    checked = mappings.check_mapping(
+        mapping or {},
+        info.columns,
+        setup.kind,
+        fields,
+        mappings.auto_mapping(info.columns, setup.kind, fields),
+    )
     if id_column and id_column not in info.columns:
         expected = _("a column of the file: %(columns)s") % {"columns": ", ".join(info.columns)}
         raise InvalidValue("id_column", id_column, expected)
