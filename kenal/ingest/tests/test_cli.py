@@ -85,9 +85,9 @@ def test_consent_options(shop: Path) -> None:
         "granted",
         "Formulir kertas",
     )
-    with pytest.raises(CommandError, match="consent.method"):
+    with pytest.raises(CommandError, match=r"consent\.method"):
         kenal_import(str(shop), "--consent", "marketing_email=granted")
-    with pytest.raises(CommandError, match=r"purpose=status"):
+    with pytest.raises(CommandError, match="purpose=status"):
         kenal_import(str(shop), "--consent", "marketing_email")
 
 
