@@ -605,6 +605,17 @@ def values_for(
     return [(field, rows.get(field.pk, [])) for field in fields]
 
 
+def typed_values(
+    rows: Iterable[CustomFieldValue], fields: Mapping[int, CustomField]
+) -> dict[CustomField, list[TypedValue]]:
+    """Stored rows (e.g. prefetched) as typed values per field, in ordinal order."""
+    found: dict[CustomField, list[TypedValue]] = {}
+    for row in sorted(rows, key=lambda row: (row.field_id, row.ordinal)):
+        field = fields[row.field_id]
+        found.setdefault(field, []).append(_typed(field, row))
+    return found
+
+
 def form_value(field: CustomField, values: list[TypedValue]) -> str:
     """The text an edit form shows for stored values (it cleans back to the same values)."""
     if field.field_type == FieldType.MONEY and values:

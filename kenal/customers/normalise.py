@@ -86,13 +86,39 @@ def _clean(value: object, field: str) -> str:
 
 def email(value: str, *, field: str = "email") -> str:
     cleaned = _clean(value, field)
+    normalised = _normalised_email(cleaned)
+    if normalised is None:
+        raise InvalidValue(field, value, _("an email address such as nama@contoh.co.id"))
+    return normalised
+
+
+# A plain ASCII local part (RFC 5322 dot-atom, at most 64 characters) needs no more checking
+# than this; only the domain then goes through email-validator, once per domain.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_EMAIL_MAX_LENGTH = 254
+
+
+def _normalised_email(cleaned: str) -> str | None:
+    local, at, domain = cleaned.rpartition("@")
+    if at and len(local) <= 64 and len(cleaned) <= _EMAIL_MAX_LENGTH and _DOT_ATOM.fullmatch(local):
+        checked = _checked_domain(domain)
+        return None if checked is None else f"{local}@{checked}"
     try:
         result = validate_email(cleaned, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidValue(field, value, _("an email address such as nama@contoh.co.id")) from exc
+    except EmailNotValidError:
+        return None
     # Domains are case-insensitive and duplicate detection compares whole addresses, so the
     # domain is always lower-case; the local part stays as given (servers may honour case).
     return f"{result.local_part}@{result.domain.lower()}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_domain(domain: str) -> str | None:
+    try:
+        result = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return str(result.domain).lower()
 
 
 # --- phone -------------------------------------------------------------------------------
@@ -124,21 +150,31 @@ def phone(value: str, *, field: str = "phone", region: str | None = None) -> str
     default_region = (region or str(getattr(settings, "KENAL_PHONE_REGION", "ID"))).upper()
     if not _PHONE_SHAPE.fullmatch(cleaned):
         raise InvalidValue(field, value, _phone_expected(default_region))
-    candidates = [cleaned]
+    # Only the digits and a leading "+" change how the number reads, so "0812-3456-7890" and
+    # "(0812) 3456 7890" share one cached answer.
+    digits = re.sub(r"[^0-9]", "", cleaned)
+    number = _e164(("+" if cleaned.startswith("+") else "") + digits, default_region)
+    if number is None:
+        raise InvalidValue(field, value, _phone_expected(default_region))
+    return number
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(plain: str, region: str) -> str | None:
+    candidates = [plain]
     # People often drop the "+" from an international number ("62812…"); when the national
     # reading is not a valid number, the digits are tried as international.
-    digits = re.sub(r"[^0-9]", "", cleaned)
-    country_code = phonenumbers.country_code_for_region(default_region)
-    if not cleaned.startswith("+") and country_code and digits.startswith(str(country_code)):
-        candidates.append(f"+{digits}")
+    country_code = phonenumbers.country_code_for_region(region)
+    if not plain.startswith("+") and country_code and plain.startswith(str(country_code)):
+        candidates.append(f"+{plain}")
     for candidate in candidates:
         try:
-            number = phonenumbers.parse(candidate, default_region)
+            number = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise InvalidValue(field, value, _phone_expected(default_region))
+    return None
 
 
 # --- person names --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
@@ -28,6 +28,7 @@ from kenal.customers.models import (
 )
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import (
+    ADDRESS_PARTS,
     CHOICE_FIELDS,
     NAME_FIELDS,
     TEXT_FIELDS,
@@ -36,6 +37,7 @@ from kenal.customers.services import (
     clean_customer,
 )
 from kenal.identity.services import Match, MatchKeys, find_matches
+from kenal.ingest import bulk
 from kenal.ingest.mapping import customer_raw, split_name
 from kenal.ingest.models import Import, ImportChange
 from kenal.ingest.profiles import Profile, address_dict, as_json
@@ -44,9 +46,15 @@ from kenal.privacy.models import ConsentRecord
 from kenal.privacy.services import ConsentDeclaration, build_records
 
 SCALARS = [*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, "gender", "birth_date"]
+CUSTOMER_COLUMNS = [*SCALARS, "owner"]
+CUSTOMER_DEFAULTS = {
+    name: Customer._meta.get_field(name).get_default() for name in CUSTOMER_COLUMNS
+}
+ADDRESS_COLUMNS = [*ADDRESS_PARTS, "country"]
 # Which key a match was made on decides between two candidates: lower rank wins.
 RULE_RANK = {"i": 0, "source_id": 0, "e": 1, "email": 1, "p": 2, "phone": 2}
 Action = SourceRecord.Action
+APPLIED, REJECTED = SourceRecord.Status.APPLIED, SourceRecord.Status.REJECTED
 
 
 @dataclass
@@ -110,9 +118,10 @@ class CustomerRowWriter:
         counts.empty = len(rows) - len(entries)
         self._route([entry for entry in entries if entry.clean is not None])
         new_profiles = _unique([e.target for e in entries if isinstance(e.target, Profile)])
-        ids = self._create(new_profiles)
+        ids = self._create(new_profiles) if new_profiles else []
         profile_ids = {id(profile): pk for profile, pk in zip(new_profiles, ids, strict=True)}
-        changed = self._update([entry for entry in entries if isinstance(entry.target, int)])
+        stored = [entry for entry in entries if isinstance(entry.target, int)]
+        changed = self._update(stored) if stored else set()
         for entry in entries:
             if isinstance(entry.target, Profile):
                 entry.customer_id = profile_ids[id(entry.target)]
@@ -210,48 +219,54 @@ class CustomerRowWriter:
     # --- new customers ----------------------------------------------------------------------
 
     def _create(self, profiles: list[Profile]) -> list[int]:
-        if not profiles:
-            return []
-        customers = [_new_customer(profile) for profile in profiles]
-        Customer.objects.bulk_create(customers, batch_size=1000)
-        ids = [customer.pk for customer in customers]
+        ids = bulk.reserve_ids(Customer, len(profiles))
+        now = bulk.prepare(Customer, "created_at", timezone.now())
+        bulk.insert(
+            Customer,
+            ["id", *CUSTOMER_COLUMNS, "sort_name", "created_at", "updated_at"],
+            [
+                (pk, *_customer_values(profile), normalise.sort_key(_full_name(profile)), now, now)
+                for pk, profile in zip(ids, profiles, strict=True)
+            ],
+        )
         self.created_ids.update(ids)
-        emails: list[CustomerEmail] = []
-        phones: list[CustomerPhone] = []
-        addresses: list[Address] = []
-        tokens: list[NameToken] = []
-        values: list[CustomFieldValue] = []
-        tag_links: list[Any] = []
-        for customer, profile in zip(customers, profiles, strict=True):
-            for rows, target in (
-                (profile.emails, emails),
-                (profile.phones, phones),
-                (profile.addresses, addresses),
-            ):
-                for row in rows:
-                    row.customer_id = customer.pk
-                    target.append(row)
-            tokens += [
-                NameToken(customer_id=customer.pk, token=token)
-                for token in normalise.name_tokens(customer.full_name)
-            ]
-            for custom_field, typed in profile.custom.items():
-                values += custom_fields.value_rows(custom_field, customer.pk, typed)
-            tag_links += [
-                Customer.tags.through(customer_id=customer.pk, tag_id=self._tag(name).pk)
-                for name in profile.tags
-            ]
-        tables: list[tuple[Any, list[Any]]] = [
-            (CustomerEmail, emails),
-            (CustomerPhone, phones),
-            (Address, addresses),
-            (NameToken, tokens),
-            (CustomFieldValue, values),
-            (Customer.tags.through, tag_links),
-        ]
-        for model, rows in tables:
-            model.objects.bulk_create(rows, batch_size=1000)
+        self._add_details(list(zip(ids, profiles, strict=True)), new=True)
         return ids
+
+    def _add_details(self, owners: list[tuple[int, Profile]], *, new: bool) -> None:
+        """Insert the contact rows, addresses, name words, tags and custom values of profiles.
+
+        ``new``: every detail of a new customer; otherwise only what rows added to a stored one.
+        """
+        emails, phones, addresses, tokens, tag_links = [], [], [], [], []
+        values: list[CustomFieldValue] = []
+        for pk, profile in owners:
+            emails += [
+                (pk, row.email, row.is_primary, row.is_verified)
+                for row in (profile.emails if new else profile.added_emails)
+            ]
+            phones += [
+                (pk, row.number, row.is_primary, row.is_verified)
+                for row in (profile.phones if new else profile.added_phones)
+            ]
+            addresses += [
+                (pk, *(getattr(row, part) or "" for part in ADDRESS_COLUMNS), row.is_primary)
+                for row in (profile.addresses if new else profile.added_addresses)
+            ]
+            if new:
+                tokens += [(pk, token) for token in normalise.name_tokens(_full_name(profile))]
+                for custom_field, typed in profile.custom.items():
+                    values += custom_fields.value_rows(custom_field, pk, typed)
+            tag_links += [
+                (pk, self._tag(name).pk) for name in (profile.tags if new else profile.added_tags)
+            ]
+        contact = ["customer", "is_primary", "is_verified"]
+        bulk.insert(CustomerEmail, ["customer", "email", *contact[1:]], emails)
+        bulk.insert(CustomerPhone, ["customer", "number", *contact[1:]], phones)
+        bulk.insert(Address, ["customer", *ADDRESS_COLUMNS, "is_primary"], addresses)
+        bulk.insert(NameToken, ["customer", "token"], tokens)
+        bulk.insert(Customer.tags.through, ["customer", "tag"], tag_links)
+        CustomFieldValue.objects.bulk_create(values, batch_size=1000)
 
     def _tag(self, name: str) -> Tag:
         key = name.casefold()
@@ -265,79 +280,110 @@ class CustomerRowWriter:
 
     def _update(self, entries: list[Entry]) -> set[int]:
         """Apply rows to stored customers; returns the ids of those that changed."""
-        if not entries:
-            return set()
         by_customer: dict[int, list[Entry]] = {}
         for entry in entries:
             assert isinstance(entry.target, int)
             by_customer.setdefault(entry.target, []).append(entry)
         customers = Customer.objects.filter(pk__in=by_customer).prefetch_related(
-            "emails", "phones", "addresses", "tags", Prefetch("custom_values")
+            "emails", "phones", "addresses", "tags", "custom_values"
         )
-        changed: set[int] = set()
-        changes: list[ImportChange] = []
+        fields_by_id = {custom_field.pk: custom_field for custom_field in self.fields.values()}
+        changed: list[tuple[Customer, Profile]] = []
         for customer in customers:
-            profile = Profile.of(customer, SCALARS)
+            profile = Profile.of(customer, SCALARS, fields_by_id)
             for entry in by_customer[customer.pk]:
                 assert entry.clean is not None
                 profile.absorb(entry.clean)
-            if not profile.is_changed:
-                continue
-            changed.add(customer.pk)
-            self._save_changes(customer, profile)
-            if customer.pk not in self.created_ids:
-                changes += _change_records(self.run, customer, profile)
-        ImportChange.objects.bulk_create(changes, batch_size=1000)
-        return changed
-
-    def _save_changes(self, customer: Customer, profile: Profile) -> None:
-        for name, (_old, new) in profile.changed_scalars.items():
-            setattr(customer, name, new)
-        customer.sort_name = normalise.sort_key(customer.full_name)
-        customer.save()
-        if "full_name" in profile.changed_scalars:
-            NameToken.objects.filter(customer=customer).delete()
-            NameToken.objects.bulk_create(
-                NameToken(customer=customer, token=token)
-                for token in normalise.name_tokens(customer.full_name)
-            )
-        for rows in (profile.added_emails, profile.added_phones, profile.added_addresses):
-            for row in rows:
-                row.customer = customer
-                row.save()
-        if profile.added_tags:
-            customer.tags.add(*(self._tag(name) for name in profile.added_tags))
-        custom_fields.write_values(
-            customer, {field: new for field, (_old, new) in profile.changed_custom.items()}
+            if profile.is_changed:
+                changed.append((customer, profile))
+        self._save_changes(changed)
+        ImportChange.objects.bulk_create(
+            [
+                change
+                for customer, profile in changed
+                if customer.pk not in self.created_ids
+                for change in _change_records(self.run, customer, profile)
+            ],
+            batch_size=1000,
         )
+        return {customer.pk for customer, _profile in changed}
+
+    def _save_changes(self, changed: list[tuple[Customer, Profile]]) -> None:
+        now = timezone.now()
+        names: set[str] = set()
+        renamed: list[Customer] = []
+        for customer, profile in changed:
+            for name, (_old, new) in profile.changed_scalars.items():
+                setattr(customer, name, new)
+                names.add(name)
+            customer.sort_name = normalise.sort_key(customer.full_name)
+            customer.updated_at = now
+            if "full_name" in profile.changed_scalars:
+                renamed.append(customer)
+            custom_fields.write_values(
+                customer, {field: new for field, (_old, new) in profile.changed_custom.items()}
+            )
+        Customer.objects.bulk_update(
+            [customer for customer, _profile in changed],
+            [*sorted(names), "sort_name", "updated_at"],
+            batch_size=500,
+        )
+        NameToken.objects.filter(customer__in=renamed).delete()
+        bulk.insert(
+            NameToken,
+            ["customer", "token"],
+            [(c.pk, token) for c in renamed for token in normalise.name_tokens(c.full_name)],
+        )
+        self._add_details([(customer.pk, profile) for customer, profile in changed], new=False)
 
     # --- what was received, and consent -----------------------------------------------------
 
-    def _source_records(self, entries: list[Entry]) -> list[SourceRecord]:
-        records = [
-            SourceRecord(
-                customer_id=entry.customer_id,
-                source=self.run.source,
-                batch_id=self.run.batch_id,
-                external_id=entry.external_id,
-                row_number=entry.number,
-                received_by=self.actor,
-                data=entry.data,
-                status=SourceRecord.Status.REJECTED
-                if entry.errors
-                else SourceRecord.Status.APPLIED,
-                action="" if entry.errors else entry.action,
-                errors=[error.as_dict() for error in entry.errors],
-            )
-            for entry in entries
-        ]
-        return SourceRecord.objects.bulk_create(records, batch_size=1000)
+    def _source_records(self, entries: list[Entry]) -> list[int]:
+        ids = bulk.reserve_ids(SourceRecord, len(entries))
+        now = bulk.prepare(SourceRecord, "received_at", timezone.now())
+        actor = self.actor.pk if self.actor else None
+        run = self.run
+        bulk.insert(
+            SourceRecord,
+            [
+                "id",
+                "customer",
+                "source",
+                "batch_id",
+                "external_id",
+                "row_number",
+                "received_at",
+                "received_by",
+                "data",
+                "status",
+                "action",
+                "errors",
+            ],
+            [
+                (
+                    pk,
+                    entry.customer_id,
+                    run.source,
+                    run.batch_id,
+                    entry.external_id,
+                    entry.number,
+                    now,
+                    actor,
+                    bulk.prepare(SourceRecord, "data", entry.data),
+                    REJECTED if entry.errors else APPLIED,
+                    "" if entry.errors else entry.action,
+                    bulk.prepare(SourceRecord, "errors", [e.as_dict() for e in entry.errors]),
+                )
+                for pk, entry in zip(ids, entries, strict=True)
+            ],
+        )
+        return ids
 
-    def _consent(self, entries: list[Entry], records: list[SourceRecord]) -> None:
+    def _consent(self, entries: list[Entry], record_ids: list[int]) -> None:
         if self.declaration.is_empty:
             return
         ledger: list[ConsentRecord] = []
-        for entry, record in zip(entries, records, strict=True):
+        for entry, record_id in zip(entries, record_ids, strict=True):
             if entry.customer_id is None or entry.customer_id in self.consented_ids:
                 continue
             self.consented_ids.add(entry.customer_id)
@@ -347,7 +393,7 @@ class CustomerRowWriter:
                 source=self.run.source,
                 batch_id=self.run.batch_id,
             ):
-                consent.source_record = record
+                consent.source_record_id = record_id
                 consent.recorded_by = self.actor
                 ledger.append(consent)
         ConsentRecord.objects.bulk_create(ledger, batch_size=1000)
@@ -370,10 +416,22 @@ def _count_name(action: str) -> str:
     return names[action]
 
 
-def _new_customer(profile: Profile) -> Customer:
-    customer = Customer(**profile.scalars)
-    customer.sort_name = normalise.sort_key(customer.full_name)
-    return customer
+def _full_name(profile: Profile) -> str:
+    return str(profile.scalars.get("full_name") or "")
+
+
+def _customer_values(profile: Profile) -> list[Any]:
+    """The profile's customer columns in CUSTOMER_COLUMNS order, defaults where not given."""
+    values = []
+    for name in CUSTOMER_COLUMNS:
+        value = profile.scalars.get(name)
+        if name == "birth_date":
+            values.append(bulk.prepare(Customer, name, value))
+        elif name == "owner":
+            values.append(value.pk if value is not None else None)
+        else:
+            values.append(value if value is not None else CUSTOMER_DEFAULTS[name])
+    return values
 
 
 def _change_records(run: Import, customer: Customer, profile: Profile) -> list[ImportChange]:

@@ -61,19 +61,17 @@ class Profile:
     )
 
     @classmethod
-    def of(cls, customer: Customer, scalar_names: list[str]) -> Profile:
-        """The stored customer (with emails, phones, addresses, tags prefetched)."""
+    def of(
+        cls, customer: Customer, scalar_names: list[str], fields: dict[int, CustomField]
+    ) -> Profile:
+        """The stored customer (with emails, phones, addresses, tags, custom values prefetched)."""
         return cls(
             scalars={name: getattr(customer, name) for name in scalar_names},
             emails=list(customer.emails.all()),
             phones=list(customer.phones.all()),
             addresses=list(customer.addresses.all()),
             tags=[tag.name for tag in customer.tags.all()],
-            custom={
-                custom_field: values
-                for custom_field, values in custom_fields.values_for(customer)
-                if values
-            },
+            custom=custom_fields.typed_values(customer.custom_values.all(), fields),
         )
 
     @property

@@ -62,7 +62,8 @@ def revert_import(run: Import) -> RevertResult:
             result.restored += 1
         else:
             result.conflicts.append(_conflict(change))
-    result.removed_orders, _detail = Order.objects.filter(import_batch=run.batch_id).delete()
+    removed = Order.objects.filter(import_batch=run.batch_id).delete()[1]
+    result.removed_orders = removed.get("activity.Order", 0)
     ConsentRecord.objects.filter(batch_id=run.batch_id).delete()
     result.removed_customers = (
         Customer.objects.filter(pk__in=created).delete()[1].get("customers.Customer", 0)
