@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "kenal.identity",
     "kenal.privacy",
     "kenal.ingest",
+    "kenal.hosted_forms",
     "kenal.activity",
     "kenal.ops",
     "kenal.demo",

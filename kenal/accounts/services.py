@@ -17,7 +17,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.ADMIN: (),  # administrators are superusers
     Role.MANAGER: tuple(
         f"{app}.{action}_"
-        for app in ("customers", "activity")
+        for app in ("customers", "activity", "hosted_forms", "ingest")
         for action in ("view", "add", "change", "delete")
     ),
     # Agents keep customer records up to date but do not change the data model.

@@ -35,6 +35,8 @@ from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_r
 from kenal.customers.models import Customer, LifecycleStage, SourceRecord, Tag
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
+from kenal.privacy.models import Purpose
+from kenal.privacy.services import current_consents
 
 RECENT_ORDERS = 10
 RECENT_NOTES = 50
@@ -171,11 +173,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     records = list(
         customer.source_records.select_related("received_by")[: RECENT_SOURCE_RECORDS + 1]
     )
+    latest = current_consents(customer)
     context = {
         "section": "customers",
         "customer": customer,
         "addresses": list(customer.addresses.all()),
         "custom_values": custom_fields.values_for(customer),
+        "consents": [(purpose, label, latest[purpose]) for purpose, label in Purpose.choices],
         "orders": orders,
         "spent": spent,
         "notes": list(customer.notes.select_related("author")[:RECENT_NOTES]),

@@ -18,6 +18,7 @@ from kenal.activity.models import Order, OrderItem, Product
 from kenal.customers import custom_fields, services
 from kenal.customers.models import Customer, Note, SourceRecord
 from kenal.customers.services import CustomerInvalid, Origin
+from kenal.privacy.services import parse_declaration, record_consent
 
 SCALARS = (
     "full_name",
@@ -264,6 +265,18 @@ def test_detail_shows_recent_orders_with_items(agent: Client, budi: Customer) ->
     assert "INV/2024/0042" in body
     assert "Kopi Gayo 250 g" in body
     assert "150,000.00" in body or "150000.00" in body  # the line total, 2 x 75000
+
+
+def test_detail_shows_consent_per_purpose_with_how_and_where(agent: Client, budi: Customer) -> None:
+    declaration = parse_declaration({"marketing_whatsapp": "granted"}, method="Paper form")
+    record_consent(budi, declaration, source="jakarta-fair")
+    body = agent.get(f"/customers/{budi.pk}/").content.decode()
+    consent = body[body.index('id="consent"') :]
+    consent = consent[: consent.index("</section>")]
+    whatsapp = consent[consent.index("Marketing by WhatsApp") :]
+    assert whatsapp.index("Granted") < whatsapp.index("Marketing by SMS")
+    assert "Paper form · jakarta-fair" in consent
+    assert consent.count("Unknown: never asked") == 5
 
 
 def test_detail_shows_custom_fields(agent: Client, budi: Customer) -> None:
