@@ -48,6 +48,8 @@ def overview() -> str:
         "  KENAL_DATABASE_URL   postgres://user:password@host:5432/name (default: SQLite)",
         "  KENAL_PHONE_REGION   country of phone numbers written without +code (ID)",
         "  KENAL_ALLOWED_HOSTS  host names the server answers to (127.0.0.1,localhost)",
+        "  KENAL_SMTP_URL       smtp://user:password@host:587?tls=1 (default: files in outbox)",
+        "  KENAL_EMAIL_FROM     sender of Kenal's mail (Kenal <kenal@localhost>)",
         "",
     ]
     return "\n".join(lines)
