@@ -72,7 +72,7 @@ def parse_declaration(
     return ConsentDeclaration(checked, method, wording.strip())
 
 
-def _code(field_name: str, value: str, choices: Iterable[tuple[str, str]], what: str) -> str:
+def _code(field_name: str, value: str, choices: Iterable[tuple[str, object]], what: str) -> str:
     wanted = value.strip().casefold()
     for code, label in choices:
         if wanted in (code.casefold(), str(label).casefold()):
