@@ -81,7 +81,7 @@ def _undo(change: ImportChange) -> bool:
     if name in ("emails", "phones"):
         model = CustomerEmail if name == "emails" else CustomerPhone
         column = "email" if name == "emails" else "number"
-        model.objects.filter(customer=customer, **{column: change.new}).delete()  # type: ignore[attr-defined]
+        model.objects.filter(customer=customer, **{column: change.new}).delete()
         return True
     if name == "addresses":
         for address in customer.addresses.all():

@@ -343,7 +343,11 @@ def test_a_cancel_stops_between_batches_and_keeps_what_was_written(
     monkeypatch.setattr(services, "BATCH_SIZE", 2)
     rows = [["Nama", "HP"]] + [[name, f"0812-3456-{i:04d}"] for i, name in enumerate(NAMES)]
     run = services.prepare_import(write_csv(tmp_path / "a.csv", rows), services.ImportSetup())
-    services.run_import(run, progress=services.cancel_import)
+
+    def press_cancel(current: Import) -> None:  # while the first batch is being written
+        services.cancel_import(current)
+
+    services.run_import(run, progress=press_cancel)
     run.refresh_from_db()
     assert (run.status, run.rows_done, Customer.objects.count()) == (Import.Status.CANCELLED, 2, 2)
     revert_import(run)

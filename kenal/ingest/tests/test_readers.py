@@ -15,8 +15,8 @@ HEADER = ["Nama", "No HP", "Kota"]
 ROWS = [["José Ramírez", "0812-3456-7890", "Bandung"], ["Siti", "0813 1111 2222", "Depok"]]
 
 
-def rows_of(path: Path, **options: str) -> tuple[readers.FileInfo, list[dict[str, str]]]:
-    info = readers.inspect(path, **options)
+def rows_of(path: Path, sheet: str = "") -> tuple[readers.FileInfo, list[dict[str, str]]]:
+    info = readers.inspect(path, sheet=sheet)
     return info, [row for _number, row in readers.read_rows(path, info)]
 
 
