@@ -10,5 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("customers/", include("kenal.customers.urls")),
     path("settings/fields/", include("kenal.customers.field_urls")),
+    path("imports/", include("kenal.ingest.urls")),
+    path("settings/forms/", include("kenal.hosted_forms.urls")),
+    path("f/", include("kenal.hosted_forms.public_urls")),
     path("", include("kenal.web.urls")),
 ]

@@ -6,13 +6,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from kenal.ops import services
+from kenal.ops.worker import start_background_worker
 
 
 class Command(BaseCommand):
     help = (
         "Apply migrations and serve Kenal on 127.0.0.1:8000 with a production-grade server.\n"
         "The server is waitress; static files are served by WhiteNoise, so no web server "
-        "or collectstatic step is needed."
+        "or collectstatic step is needed. A background worker runs queued imports beside it "
+        "(--no-worker when `kenal worker` runs elsewhere)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,6 +27,11 @@ class Command(BaseCommand):
             "--no-migrate",
             action="store_true",
             help="Do not apply pending migrations before serving.",
+        )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not run the background worker (run `kenal worker` separately).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,7 +56,12 @@ class Command(BaseCommand):
         url = services.server_url(host, port)
         self.stdout.write(self.style.SUCCESS(f"Kenal is running at {url}") + "  (Ctrl-C stops it)")
         self.stdout.flush()
+        background = None if options["no_worker"] else start_background_worker()
         try:
             services.run_server(host, port, threads)
         except OSError as exc:  # the port is taken or the address is not ours
             raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc
+        finally:
+            if background is not None:
+                # A task still running after the wait is failed by the next worker to start.
+                background.stop()
