@@ -16,6 +16,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
+from python_calamine import CalamineError, CalamineWorkbook
 
 from kenal.customers.normalise import InvalidValue
 
@@ -68,7 +69,7 @@ def inspect(path: Path, file_name: str = "", sheet: str = "", sample_size: int =
         info.encoding = detect_encoding(path)
         info.delimiter = detect_delimiter(path, info.encoding)
     elif file_format == "xlsx":
-        info.sheets = _sheet_names(path)
+        info.sheets = _sheet_names(path, file_name)
         info.sheet = sheet or info.sheets[0]
         if info.sheet not in info.sheets:
             expected = _("one of the sheets: %(sheets)s") % {"sheets": ", ".join(info.sheets)}
@@ -172,10 +173,19 @@ def detect_delimiter(path: Path, encoding: str) -> str:
 # --- XLSX -----------------------------------------------------------------------------------
 
 
-def _sheet_names(path: Path) -> list[str]:
-    from python_calamine import CalamineWorkbook
+def _workbook(path: Path, file_name: str = "") -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except (CalamineError, ValueError) as exc:  # a damaged or mislabelled file
+        raise _damaged(file_name or path.name) from exc
 
-    workbook = CalamineWorkbook.from_path(str(path))
+
+def _damaged(file_name: str) -> InvalidValue:
+    return InvalidValue("file", file_name, _("an XLSX workbook that Excel can open"))
+
+
+def _sheet_names(path: Path, file_name: str) -> list[str]:
+    workbook = _workbook(path, file_name)
     try:
         return list(workbook.sheet_names)
     finally:
@@ -183,12 +193,12 @@ def _sheet_names(path: Path) -> list[str]:
 
 
 def _xlsx_rows(path: Path, sheet: str) -> Iterator[list[str]]:
-    from python_calamine import CalamineWorkbook
-
-    workbook = CalamineWorkbook.from_path(str(path))
+    workbook = _workbook(path)
     try:
         for cells in workbook.get_sheet_by_name(sheet).iter_rows():
             yield [cell_text(cell) for cell in cells]
+    except CalamineError as exc:
+        raise _damaged(path.name) from exc
     finally:
         workbook.close()
 

@@ -29,7 +29,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
-from python_calamine import CalamineError
 
 from kenal.accounts.models import User
 from kenal.customers import custom_fields
@@ -56,7 +55,6 @@ CHECK_PROBLEMS_SHOWN = 100
 SAMPLE_ROWS = 3
 SOURCES_SUGGESTED = 200
 # A file that is not what its name says (a broken workbook) is refused like any bad value.
-FILE_ERRORS = (InvalidValue, CalamineError)
 
 logger = logging.getLogger(__name__)
 
@@ -118,16 +116,10 @@ def _prepare(form: UploadForm, actor: User) -> Import | None:
     setup = ImportSetup(kind=data["kind"], source=data["source"], consent=consent, actor=actor)
     try:
         return services.prepare_import(path, setup, upload.name)
-    except FILE_ERRORS as exc:
+    except InvalidValue as exc:
         path.unlink(missing_ok=True)  # nothing refers to the copy: it would only take space
-        form.add_invalid(_as_invalid(exc, upload.name))
+        form.add_invalid(exc)
         return None
-
-
-def _as_invalid(exc: Exception, file_name: str) -> InvalidValue:
-    if isinstance(exc, InvalidValue):
-        return exc
-    return InvalidValue("file", file_name, _("a CSV, XLSX or vCard file that opens"))
 
 
 def _known_sources() -> list[str]:
@@ -249,8 +241,8 @@ def import_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     setup = replace(_setup_of(run), sheet=request.POST.get("sheet", ""), mapping=None)
     try:
         fresh = services.prepare_import(Path(run.file_path), setup, run.file_name)
-    except FILE_ERRORS as exc:
-        messages.error(request, invalid_message(_as_invalid(exc, run.file_name)))
+    except InvalidValue as exc:
+        messages.error(request, invalid_message(exc))
         return redirect("ingest:mapping", pk=run.pk)
     run.delete()  # a draft has written nothing: the new one replaces it
     return redirect("ingest:mapping", pk=fresh.pk)

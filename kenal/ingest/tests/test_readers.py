@@ -142,3 +142,11 @@ def test_old_excel_files_are_refused_with_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(InvalidValue) as caught:
         readers.inspect(path)
     assert ".xlsx" in caught.value.expected
+
+
+def test_a_damaged_workbook_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rusak.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InvalidValue) as caught:
+        readers.inspect(path)
+    assert (caught.value.field, caught.value.value) == ("file", "rusak.xlsx")

@@ -144,7 +144,7 @@ def test_bad_options_are_shown_beside_their_field(
     ("name", "content", "text"),
     [
         ("lama.xls", b"\xd0\xcf\x11\xe0old excel", "save .xls as .xlsx"),
-        ("rusak.xlsx", b"not a workbook", "a CSV, XLSX or vCard file that opens"),
+        ("rusak.xlsx", b"not a workbook", "an XLSX workbook that Excel can open"),
         ("kosong.csv", b"\r\n", "a header row naming the columns"),
         ("nol.csv", b"", "The submitted file is empty."),
     ],
