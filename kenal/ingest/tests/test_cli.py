@@ -117,3 +117,13 @@ def test_mistakes_are_named(shop: Path) -> None:
     kenal_import(str(shop))
     with pytest.raises(CommandError, match="an import still running"):
         kenal_import("cancel", str(Import.objects.get().pk))
+
+
+def test_the_progress_bar_shows_rows_per_second_and_time_left(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("import", str(shop), stdout=io.StringIO())
+    bar = capsys.readouterr().err
+    assert "2/2" in bar
+    assert "rows/s" in bar
+    assert "<00:00" in bar  # the estimated time left
