@@ -26,9 +26,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
-from kenal.accounts.models import User
 from kenal.activity.models import Order, OrderItem
 from kenal.customers import custom_fields, services
 from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_row
@@ -37,22 +35,12 @@ from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
 from kenal.privacy.models import Purpose
 from kenal.privacy.services import current_consents
+from kenal.web.requests import HtmxHttpRequest, staff_user
 
 RECENT_ORDERS = 10
 RECENT_NOTES = 50
 RECENT_SOURCE_RECORDS = 20
 SORT_OPTIONS = ("name", "-name", "created", "-created", "updated", "-updated")
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # LoginRequiredMiddleware lets no one else through
-        raise PermissionDenied
-    return user
 
 
 def _sort_labels() -> dict[str, str]:
@@ -198,7 +186,7 @@ def _pretty(data: Any) -> str:
 def add_note(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     customer = get_object_or_404(Customer, pk=pk)
     try:
-        services.add_note(customer, request.POST.get("body", ""), _staff(request))
+        services.add_note(customer, request.POST.get("body", ""), staff_user(request))
     except InvalidValue as exc:
         messages.error(
             request,
@@ -240,7 +228,7 @@ def _customer_form(request: HttpRequest, customer: Customer | None) -> HttpRespo
         # "Add another" without JavaScript: the same form again, one row longer, nothing saved.
         form.add_row(request.POST["add_row"])
         return _render_form(request, customer, form)
-    origin = Origin(source="web", actor=_staff(request))
+    origin = Origin(source="web", actor=staff_user(request))
     try:
         if customer is None:
             saved = services.create_customer(form.raw_for_create(), origin)

@@ -17,23 +17,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from kenal.accounts.models import User
 from kenal.customers.normalise import InvalidValue
 from kenal.hosted_forms import services
 from kenal.hosted_forms.forms import Builder, initial_builder, posted_builder
 from kenal.hosted_forms.models import SignupForm
 from kenal.hosted_forms.services import FormDefinitionError
+from kenal.web.requests import staff_user
 
 SECTION = "forms"  # the navigation entry the pages belong to
 RECENT_SUBMISSIONS = 25
 EMBED_HEIGHT = 720
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # LoginRequiredMiddleware lets no one else through
-        raise PermissionDenied
-    return user
 
 
 @require_GET
@@ -68,7 +61,7 @@ def _build(request: HttpRequest, form: SignupForm | None) -> HttpResponse:
     if not builder.settings.is_valid():
         return _builder_page(request, form, builder)
     try:
-        saved = services.save_form(form, builder.definition(), _staff(request))
+        saved = services.save_form(form, builder.definition(), staff_user(request))
     except FormDefinitionError as exc:
         builder.add_problems(exc.problems)
         return _builder_page(request, form, builder)

@@ -28,7 +28,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
-from django_htmx.middleware import HtmxDetails
 
 from kenal.accounts.models import User
 from kenal.customers import custom_fields
@@ -43,6 +42,7 @@ from kenal.ingest.revert import revert_import
 from kenal.ingest.services import ImportSetup, Problem
 from kenal.privacy.models import ConsentStatus, Purpose
 from kenal.privacy.services import parse_declaration
+from kenal.web.requests import HtmxHttpRequest, staff_user
 
 VIEW = "ingest.view_import"
 ADD = "ingest.add_import"
@@ -57,17 +57,6 @@ SOURCES_SUGGESTED = 200
 # A file that is not what its name says (a broken workbook) is refused like any bad value.
 
 logger = logging.getLogger(__name__)
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _staff(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # LoginRequiredMiddleware lets no one else through
-        raise PermissionDenied
-    return user
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -95,7 +84,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 def import_upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        run = _prepare(form, _staff(request))
+        run = _prepare(form, staff_user(request))
         if run is not None:
             return redirect("ingest:mapping", pk=run.pk)
     return _page(request, "upload.html", {"form": form, "sources": _known_sources()})
@@ -174,7 +163,7 @@ def _mapping_action(request: HttpRequest, run: Import) -> HttpResponse:
     action = request.POST.get("action", "")
     if action == "check":
         # Shown at once: a dry run keeps nothing, so its problems cannot be read later.
-        check = _dry_run(run, _staff(request))
+        check = _dry_run(run, staff_user(request))
         return _mapping_page(request, run, dict(run.mapping), run.id_column, check=check)
     if action == "import":
         services.queue_import(run)
