@@ -693,6 +693,9 @@ def currency(value: str, *, field: str = "currency") -> str:
 # Empty input gives an empty key here rather than an error: a record always needs a key.
 
 
+# Names repeat (family names, common given names) and imports index each customer's name
+# twice (sort key and search words), so recent answers are kept.
+@functools.lru_cache(maxsize=65536)
 def sort_key(value: str) -> str:
     """Lower-case, accent-free, whitespace-collapsed: "Ñoño  Ádám" sorts as "nono adam"."""
     decomposed = unicodedata.normalize("NFKD", value)

@@ -7,8 +7,9 @@ passes validation, then applies the cleaned values to the customer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -57,6 +58,7 @@ ADDRESS_PARTS = {
     "province": 100,
     "postcode": 16,
 }
+ADDRESS_KEYS = frozenset({*ADDRESS_PARTS, "country", "is_primary"})
 LIST_FIELDS = ("emails", "phones", "addresses", "tags", "custom")
 KNOWN_FIELDS = frozenset(
     {*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, "gender", "birth_date", "owner"}
@@ -80,14 +82,48 @@ class CustomerInvalid(ValueError):
         self.source_record = source_record
 
 
+# Cleaned contact and address rows are plain values, not model instances: building a model
+# costs more than cleaning the value, and an import cleans millions of them in a worker
+# process that never saves them itself. ``_apply`` turns them into rows of the customer.
+
+
+@dataclass
+class EmailRow:
+    email: str
+    is_primary: bool = False
+    is_verified: bool = False
+
+
+@dataclass
+class PhoneRow:
+    number: str
+    is_primary: bool = False
+    is_verified: bool = False
+
+
+@dataclass
+class AddressRow:
+    """An address's parts, "" when not given (as an :class:`Address` defaults them)."""
+
+    label: str = ""
+    street: str = ""
+    village: str = ""
+    district: str = ""
+    city: str = ""
+    province: str = ""
+    postcode: str = ""
+    country: str = ""
+    is_primary: bool = False
+
+
 @dataclass
 class CleanCustomer:
     """Validated values; only the keys present in the input are set on the customer."""
 
     scalars: dict[str, Any] = field(default_factory=dict)
-    emails: list[CustomerEmail] | None = None
-    phones: list[CustomerPhone] | None = None
-    addresses: list[Address] | None = None
+    emails: list[EmailRow] | None = None
+    phones: list[PhoneRow] | None = None
+    addresses: list[AddressRow] | None = None
     tags: list[str] | None = None
     custom: dict[CustomField, list[TypedValue]] = field(default_factory=dict)
 
@@ -111,24 +147,8 @@ def clean_customer(
         if key not in KNOWN_FIELDS:
             errors.append(InvalidValue(key, raw[key], _("a customer field name")))
     _clean_names(raw, clean, errors)
-    _collect(errors, clean.scalars, "gender", raw, lambda v: normalise.gender(v, field="gender"))
-    _collect(
-        errors,
-        clean.scalars,
-        "birth_date",
-        raw,
-        lambda v: normalise.parse_date(v, field="birth_date"),
-    )
-    for name, length in TEXT_FIELDS.items():
-        _collect(
-            errors,
-            clean.scalars,
-            name,
-            raw,
-            lambda v, n=name, m=length: normalise.text(v, field=n, max_length=m),
-        )
-    for name, choices in CHOICE_FIELDS.items():
-        _collect(errors, clean.scalars, name, raw, lambda v, n=name, c=choices: _choice(n, v, c))
+    for name, cleaner in SCALAR_CLEANERS:
+        _collect(errors, clean.scalars, name, raw, cleaner)
     if "owner" in raw:
         _collect(errors, clean.scalars, "owner", raw, _owner)
     if "emails" in raw:
@@ -161,6 +181,8 @@ def clean_customer(
 
 
 def _is_blank(value: Any) -> bool:
+    if isinstance(value, str):  # the usual case, without a copy through str()
+        return not value or value.isspace()
     return value is None or str(value).strip() == ""
 
 
@@ -180,10 +202,8 @@ def _collect(
 
 
 def _clean_names(raw: Mapping[str, Any], clean: CleanCustomer, errors: list[InvalidValue]) -> None:
-    for name in NAME_FIELDS:
-        _collect(
-            errors, clean.scalars, name, raw, lambda v, n=name: normalise.person_name(v, field=n)
-        )
+    for name, cleaner in NAME_CLEANERS:
+        _collect(errors, clean.scalars, name, raw, cleaner)
     names = clean.scalars
     if not names.get("full_name") and (names.get("given_name") or names.get("family_name")):
         # A record with only given/family names still gets a full name to show and sort by.
@@ -198,6 +218,28 @@ def _choice(name: str, value: Any, choices: Sequence[tuple[str, Any]]) -> str:
             return str(code)
     expected = _("one of: %(choices)s") % {"choices": ", ".join(str(code) for code, _l in choices)}
     raise InvalidValue(name, value, expected)
+
+
+Cleaner = Callable[[Any], Any]
+NAME_CLEANERS: tuple[tuple[str, Cleaner], ...] = tuple(
+    (name, partial(normalise.person_name, field=name)) for name in NAME_FIELDS
+)
+
+
+def _choice_cleaner(name: str, choices: Sequence[tuple[str, Any]]) -> Cleaner:
+    return lambda value: _choice(name, value, choices)
+
+
+# Every scalar but the names and the owner, in the order their problems are reported.
+SCALAR_CLEANERS: tuple[tuple[str, Cleaner], ...] = (
+    ("gender", partial(normalise.gender, field="gender")),
+    ("birth_date", partial(normalise.parse_date, field="birth_date")),
+    *(
+        (name, partial(normalise.text, field=name, max_length=length))
+        for name, length in TEXT_FIELDS.items()
+    ),
+    *((name, _choice_cleaner(name, choices)) for name, choices in CHOICE_FIELDS.items()),
+)
 
 
 def _owner(value: Any) -> User:
@@ -260,54 +302,56 @@ def _flag(entry: Mapping[str, Any], name: str, path: str) -> bool:
     return normalise.parse_boolean(value, field=path.rsplit(".", 1)[0] + f".{name}")
 
 
-def _email_row(entry: Mapping[str, Any], path: str) -> CustomerEmail:
-    return CustomerEmail(
+def _email_row(entry: Mapping[str, Any], path: str) -> EmailRow:
+    return EmailRow(
         email=normalise.email(str(entry["email"]), field=path),
         is_primary=_flag(entry, "is_primary", path),
         is_verified=_flag(entry, "is_verified", path),
     )
 
 
-def _phone_row(entry: Mapping[str, Any], path: str) -> CustomerPhone:
-    return CustomerPhone(
+def _phone_row(entry: Mapping[str, Any], path: str) -> PhoneRow:
+    return PhoneRow(
         number=normalise.phone(str(entry["number"]), field=path),
         is_primary=_flag(entry, "is_primary", path),
         is_verified=_flag(entry, "is_verified", path),
     )
 
 
-def _addresses(value: Any, errors: list[InvalidValue]) -> list[Address]:
+def _addresses(value: Any, errors: list[InvalidValue]) -> list[AddressRow]:
     rows = []
     for index, entry in enumerate(_as_list(value)):
         path = f"addresses[{index}]"
         if not isinstance(entry, Mapping):
             errors.append(InvalidValue(path, entry, _("an address with street, city, … parts")))
             continue
-        unknown = set(entry) - set(ADDRESS_PARTS) - {"country", "is_primary"}
-        for name in sorted(unknown):
-            errors.append(InvalidValue(f"{path}.{name}", entry[name], _("an address part name")))
+        if not ADDRESS_KEYS.issuperset(entry):
+            for name in sorted(set(entry) - ADDRESS_KEYS):
+                errors.append(
+                    InvalidValue(f"{path}.{name}", entry[name], _("an address part name"))
+                )
         if all(_is_blank(entry.get(name)) for name in (*ADDRESS_PARTS, "country")):
             continue
-        address = Address()
+        parts: dict[str, Any] = {}
         before = len(errors)
         for name, length in ADDRESS_PARTS.items():
             if not _is_blank(entry.get(name)):
                 try:
                     text = normalise.text(entry[name], field=f"{path}.{name}", max_length=length)
-                    setattr(address, name, " ".join(text.split()))
+                    parts[name] = " ".join(text.split())
                 except InvalidValue as exc:
                     errors.append(exc)
         if not _is_blank(entry.get("country")):
             try:
-                address.country = normalise.country(str(entry["country"]), field=f"{path}.country")
+                parts["country"] = normalise.country(str(entry["country"]), field=f"{path}.country")
             except InvalidValue as exc:
                 errors.append(exc)
         try:
-            address.is_primary = _flag(entry, "is_primary", f"{path}.is_primary")
+            parts["is_primary"] = _flag(entry, "is_primary", f"{path}.is_primary")
         except InvalidValue as exc:
             errors.append(exc)
         if len(errors) == before:
-            rows.append(address)
+            rows.append(AddressRow(**parts))
     _one_primary(rows, "addresses", errors)
     return rows
 
@@ -401,13 +445,13 @@ def _apply(customer: Customer, clean: CleanCustomer) -> Customer:
     return customer
 
 
-def _replace(customer: Customer, model: Any, rows: list[Any] | None) -> None:
+def _replace(
+    customer: Customer, model: Any, rows: Sequence[EmailRow | PhoneRow | AddressRow] | None
+) -> None:
     if rows is None:
         return
     model.objects.filter(customer=customer).delete()
-    for row in rows:
-        row.customer = customer
-    model.objects.bulk_create(rows)
+    model.objects.bulk_create([model(customer=customer, **asdict(row)) for row in rows])
 
 
 def _index_name(customer: Customer) -> None:

@@ -85,16 +85,21 @@ def _by_source_id(batch: Sequence[MatchKeys]) -> dict[tuple[str, str], int]:
         if keys.external_id:
             wanted.setdefault(keys.source, set()).add(keys.external_id)
     found: dict[tuple[str, str], int] = {}
+    latest: dict[tuple[str, str], int] = {}
     for source, ids in wanted.items():
         for chunk in _chunks(ids):
+            # No ORDER BY: sorting by id tempts SQLite to walk every record of the source in
+            # id order (the source index) instead of looking each id up (source, external_id).
             rows = (
                 SourceRecord.objects.filter(Q(source=source) & Q(external_id__in=chunk))
                 .exclude(customer=None)
-                .order_by("id")
-                .values_list("external_id", "customer_id")
+                .order_by()
+                .values_list("id", "external_id", "customer_id")
             )
-            for external_id, customer_id in rows:
-                found[(source, external_id)] = customer_id  # the latest record wins
+            for record_id, external_id, customer_id in rows:
+                key = (source, external_id)
+                if record_id > latest.get(key, 0):  # the latest record wins
+                    latest[key], found[key] = record_id, customer_id
     return found
 
 

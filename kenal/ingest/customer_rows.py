@@ -1,15 +1,18 @@
 """Writing a batch of customer rows: clean, match, fold duplicates, save in bulk.
 
 One batch costs a fixed number of queries whatever its size: the matching lookups, one
-bulk insert per table for new customers, and the stored customers it updates.
+bulk insert per table for new customers, and the stored customers it updates. Cleaning
+(:class:`RowCleaner`) never touches the database, so a large import can run it in another
+process while this one matches and writes the previous batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,15 +35,18 @@ from kenal.customers.services import (
     CHOICE_FIELDS,
     NAME_FIELDS,
     TEXT_FIELDS,
+    AddressRow,
     CleanCustomer,
     CustomerInvalid,
+    EmailRow,
+    PhoneRow,
     clean_customer,
 )
 from kenal.identity.services import Match, MatchKeys, find_matches
 from kenal.ingest import bulk
 from kenal.ingest.mapping import customer_raw, split_name
 from kenal.ingest.models import Import, ImportChange
-from kenal.ingest.profiles import Profile, address_dict, as_json
+from kenal.ingest.profiles import Profile, address_dict, as_json, stored_profiles
 from kenal.ingest.readers import Row
 from kenal.privacy.models import ConsentRecord
 from kenal.privacy.services import ConsentDeclaration, build_records
@@ -48,7 +54,9 @@ from kenal.privacy.services import ConsentDeclaration, build_records
 SCALARS = [*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, "gender", "birth_date"]
 CUSTOMER_COLUMNS = [*SCALARS, "owner"]
 CUSTOMER_DEFAULTS = {
-    name: Customer._meta.get_field(name).get_default() for name in CUSTOMER_COLUMNS
+    name: model_field.get_default()
+    for name in CUSTOMER_COLUMNS
+    if isinstance(model_field := Customer._meta.get_field(name), models.Field)
 }
 ADDRESS_COLUMNS = [*ADDRESS_PARTS, "country"]
 # Which key a match was made on decides between two candidates: lower rank wins.
@@ -69,14 +77,109 @@ class Entry:
     action: str = ""
     target: Profile | int | None = None  # a new customer's profile, or a stored customer's id
     customer_id: int | None = None
+    # Identifying keys, strongest first: "i:<source id>", "e:<email>", "p:<phone>".
+    keys: list[str] = field(default_factory=list)
 
-    def match_keys(self) -> list[str]:
-        """Identifying keys, strongest first: "i:<source id>", "e:<email>", "p:<phone>"."""
+    def __post_init__(self) -> None:
         found = [f"i:{self.external_id}"] if self.external_id else []
         if self.clean is not None:
             found += [f"e:{row.email.lower()}" for row in self.clean.emails or []]
             found += [f"p:{row.number}" for row in self.clean.phones or []]
-        return found
+        self.keys = found
+
+
+@dataclass
+class CleanBatch:
+    """A batch of rows, cleaned: what the writer needs, and nothing tied to the database."""
+
+    size: int  # rows read, blank ones included
+    last_number: int
+    entries: list[Entry]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # It crosses from the cleaning process as tuples of plain values: pickling the
+        # objects themselves costs the writer more than its own work on a row.
+        return (_unpacked, (self.size, self.last_number, [_packed(e) for e in self.entries]))
+
+
+def _packed(entry: Entry) -> tuple[Any, ...]:
+    clean = entry.clean
+    if clean is None:
+        return (entry.number, entry.data, entry.external_id, None, entry.errors)
+    return (
+        entry.number,
+        entry.data,
+        entry.external_id,
+        (
+            clean.scalars,
+            None if clean.emails is None else [_email_values(row) for row in clean.emails],
+            None if clean.phones is None else [_phone_values(row) for row in clean.phones],
+            None if clean.addresses is None else [_address_values(r) for r in clean.addresses],
+            clean.tags,
+            clean.custom,
+        ),
+        entry.errors,
+    )
+
+
+def _email_values(row: EmailRow) -> tuple[str, bool, bool]:
+    return (row.email, row.is_primary, row.is_verified)
+
+
+def _phone_values(row: PhoneRow) -> tuple[str, bool, bool]:
+    return (row.number, row.is_primary, row.is_verified)
+
+
+def _address_values(row: AddressRow) -> tuple[Any, ...]:
+    return (*(getattr(row, part) for part in ADDRESS_COLUMNS), row.is_primary)
+
+
+def _unpacked(size: int, last_number: int, packed: list[tuple[Any, ...]]) -> CleanBatch:
+    entries = []
+    for number, data, external_id, values, errors in packed:
+        clean = None
+        if values is not None:
+            scalars, emails, phones, addresses, tags, custom = values
+            clean = CleanCustomer(
+                scalars,
+                None if emails is None else [EmailRow(*row) for row in emails],
+                None if phones is None else [PhoneRow(*row) for row in phones],
+                None if addresses is None else [AddressRow(*row) for row in addresses],
+                tags,
+                custom,
+            )
+        entries.append(Entry(number, data, external_id, clean, errors))
+    return CleanBatch(size, last_number, entries)
+
+
+@dataclass(frozen=True)
+class RowCleaner:
+    """Cleans rows with the import's mapping and custom fields; uses no database connection."""
+
+    mapping: Mapping[str, str]
+    id_column: str
+    fields: Mapping[str, CustomField]
+
+    def __call__(self, rows: Sequence[tuple[int, Row]]) -> CleanBatch:
+        entries = [entry for entry in map(self._entry, rows) if entry is not None]
+        return CleanBatch(len(rows), rows[-1][0] if rows else 0, entries)
+
+    def _entry(self, item: tuple[int, Row]) -> Entry | None:
+        number, data = item
+        if not any((value or "").strip() for value in data.values()):
+            return None
+        external_id = (data.get(self.id_column) or "").strip() if self.id_column else ""
+        raw = customer_raw(data, self.mapping)
+        try:
+            clean = clean_customer(raw, fields=self.fields)
+        except CustomerInvalid as exc:
+            return Entry(number, data, external_id, None, exc.errors)
+        names = clean.scalars
+        if names.get("full_name") and not (names.get("given_name") or names.get("family_name")):
+            names["given_name"], family = split_name(names["full_name"])
+            if family:
+                names["family_name"] = family
+        return Entry(number, data, external_id, clean)
 
 
 @dataclass
@@ -107,15 +210,20 @@ class CustomerRowWriter:
         self.declaration = declaration
         self.actor = actor
         self.fields: dict[str, CustomField] = custom_fields.definitions()
+        self.cleaner = RowCleaner(run.mapping, run.id_column, self.fields)
         self.created_ids: set[int] = set()
         self.consented_ids: set[int] = set()
         self.unique_owner: dict[str, object] = {}  # unique custom value → its customer
         self.tags: dict[str, Tag] = {}
 
     def write(self, rows: Sequence[tuple[int, Row]]) -> Counts:
+        return self.write_clean(self.cleaner(rows))
+
+    def write_clean(self, batch: CleanBatch) -> Counts:
+        """Write a batch :attr:`cleaner` has cleaned (possibly in another process)."""
         counts = Counts()
-        entries = [entry for entry in map(self._entry, rows) if entry is not None]
-        counts.empty = len(rows) - len(entries)
+        entries = batch.entries
+        counts.empty = batch.size - len(entries)
         self._route([entry for entry in entries if entry.clean is not None])
         new_profiles = _unique([e.target for e in entries if isinstance(e.target, Profile)])
         ids = self._create(new_profiles) if new_profiles else []
@@ -135,24 +243,7 @@ class CustomerRowWriter:
         self._consent(entries, records)
         return counts
 
-    # --- cleaning and routing ---------------------------------------------------------------
-
-    def _entry(self, item: tuple[int, Row]) -> Entry | None:
-        number, data = item
-        if not any((value or "").strip() for value in data.values()):
-            return None
-        external_id = (data.get(self.run.id_column) or "").strip() if self.run.id_column else ""
-        raw = customer_raw(data, self.run.mapping)
-        try:
-            clean = clean_customer(raw, fields=self.fields)
-        except CustomerInvalid as exc:
-            return Entry(number, data, external_id, None, exc.errors)
-        names = clean.scalars
-        if names.get("full_name") and not (names.get("given_name") or names.get("family_name")):
-            names["given_name"], family = split_name(names["full_name"])
-            if family:
-                names["family_name"] = family
-        return Entry(number, data, external_id, clean)
+    # --- routing ---------------------------------------------------------------------------
 
     def _route(self, entries: list[Entry]) -> None:
         """Send each row to a new customer, a customer from an earlier row, or a stored one."""
@@ -187,14 +278,14 @@ class CustomerRowWriter:
             if isinstance(target, Profile):
                 assert entry.clean is not None
                 target.absorb(entry.clean)
-            for key in entry.match_keys():
+            for key in entry.keys:
                 seen.setdefault(key, target)
 
     @staticmethod
     def _target(
         entry: Entry, match: Match | None, seen: Mapping[str, Profile | int]
     ) -> Profile | int | None:
-        earlier = next(((key, seen[key]) for key in entry.match_keys() if key in seen), None)
+        earlier = next(((key, seen[key]) for key in entry.keys if key in seen), None)
         if earlier and (match is None or RULE_RANK[earlier[0][0]] <= RULE_RANK[match.rule]):
             return earlier[1]
         return match.customer_id if match else None
@@ -221,11 +312,18 @@ class CustomerRowWriter:
     def _create(self, profiles: list[Profile]) -> list[int]:
         ids = bulk.reserve_ids(Customer, len(profiles))
         now = bulk.prepare(Customer, "created_at", timezone.now())
+        as_date = bulk.preparer(Customer, "birth_date")
         bulk.insert(
             Customer,
             ["id", *CUSTOMER_COLUMNS, "sort_name", "created_at", "updated_at"],
             [
-                (pk, *_customer_values(profile), normalise.sort_key(_full_name(profile)), now, now)
+                (
+                    pk,
+                    *_customer_values(profile, as_date),
+                    normalise.sort_key(_full_name(profile)),
+                    now,
+                    now,
+                )
                 for pk, profile in zip(ids, profiles, strict=True)
             ],
         )
@@ -284,18 +382,16 @@ class CustomerRowWriter:
         for entry in entries:
             assert isinstance(entry.target, int)
             by_customer.setdefault(entry.target, []).append(entry)
-        customers = Customer.objects.filter(pk__in=by_customer).prefetch_related(
-            "emails", "phones", "addresses", "tags", "custom_values"
-        )
         fields_by_id = {custom_field.pk: custom_field for custom_field in self.fields.values()}
-        changed: list[tuple[Customer, Profile]] = []
-        for customer in customers:
-            profile = Profile.of(customer, SCALARS, fields_by_id)
-            for entry in by_customer[customer.pk]:
+        profiles = stored_profiles(by_customer, SCALARS, fields_by_id)
+        for pk, profile in profiles.items():
+            for entry in by_customer[pk]:
                 assert entry.clean is not None
                 profile.absorb(entry.clean)
-            if profile.is_changed:
-                changed.append((customer, profile))
+        changed_profiles = {pk: profile for pk, profile in profiles.items() if profile.is_changed}
+        # Model instances only for the customers saved (rows often repeat what is stored).
+        customers = Customer.objects.in_bulk(changed_profiles)
+        changed = [(customers[pk], profile) for pk, profile in changed_profiles.items()]
         self._save_changes(changed)
         ImportChange.objects.bulk_create(
             [
@@ -343,6 +439,8 @@ class CustomerRowWriter:
         now = bulk.prepare(SourceRecord, "received_at", timezone.now())
         actor = self.actor.pk if self.actor else None
         run = self.run
+        as_json = bulk.preparer(SourceRecord, "data")
+        no_errors = as_json([])
         bulk.insert(
             SourceRecord,
             [
@@ -369,10 +467,10 @@ class CustomerRowWriter:
                     entry.number,
                     now,
                     actor,
-                    bulk.prepare(SourceRecord, "data", entry.data),
+                    as_json(entry.data),
                     REJECTED if entry.errors else APPLIED,
                     "" if entry.errors else entry.action,
-                    bulk.prepare(SourceRecord, "errors", [e.as_dict() for e in entry.errors]),
+                    as_json([e.as_dict() for e in entry.errors]) if entry.errors else no_errors,
                 )
                 for pk, entry in zip(ids, entries, strict=True)
             ],
@@ -420,13 +518,13 @@ def _full_name(profile: Profile) -> str:
     return str(profile.scalars.get("full_name") or "")
 
 
-def _customer_values(profile: Profile) -> list[Any]:
+def _customer_values(profile: Profile, as_date: Callable[[Any], Any]) -> list[Any]:
     """The profile's customer columns in CUSTOMER_COLUMNS order, defaults where not given."""
     values = []
     for name in CUSTOMER_COLUMNS:
         value = profile.scalars.get(name)
         if name == "birth_date":
-            values.append(bulk.prepare(Customer, name, value))
+            values.append(as_date(value))
         elif name == "owner":
             values.append(value.pk if value is not None else None)
         else:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
+from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +30,7 @@ from kenal.customers.models import SourceRecord
 from kenal.customers.normalise import InvalidValue
 from kenal.ingest import mapping as mappings
 from kenal.ingest import readers
-from kenal.ingest.customer_rows import Counts, CustomerRowWriter
+from kenal.ingest.customer_rows import CleanBatch, Counts, CustomerRowWriter, RowCleaner
 from kenal.ingest.models import Import, ImportKind, MappingPreset
 from kenal.ingest.readers import FileInfo, Row
 from kenal.privacy.services import ConsentDeclaration, parse_declaration
@@ -48,6 +52,10 @@ __all__ = [
 ]
 
 BATCH_SIZE = 2000
+# Batches the cleaning process may get ahead of the writer: enough to keep both busy, few
+# enough that memory stays flat whatever the file's size.
+CLEANED_AHEAD = 4
+Batch = TypeVar("Batch")
 NO_CONSENT_INFORMATION = ConsentDeclaration()
 UPLOADS = "imports"
 
@@ -230,19 +238,104 @@ def _run_batches(run: Import, totals: Counts, progress: Callable[[Import], None]
         encoding=run.encoding,
         delimiter=run.delimiter,
     )
-    rows = readers.read_rows(Path(run.file_path), info)
+    batches = _batches(readers.read_rows(Path(run.file_path), info))
+    if (
+        isinstance(writer, CustomerRowWriter)
+        and (run.total_rows or 0) > BATCH_SIZE
+        and threading.active_count() == 1
+    ):
+        # Cleaning (phone numbers above all) costs as much as matching and writing: a second
+        # process reads and cleans the next batches while this one writes. Only forked from
+        # a single-threaded process (the CLI, the standalone worker): a lock another thread
+        # holds at the fork would stay locked in the child for ever.
+        for batch in _cleaned_elsewhere(writer.cleaner, batches):
+            if not _write(run, totals, progress, batch.last_number, writer.write_clean, batch):
+                return
+    else:
+        for rows in batches:
+            if not _write(run, totals, progress, rows[-1][0], writer.write, rows):
+                return
+
+
+def _write(
+    run: Import,
+    totals: Counts,
+    progress: Callable[[Import], None] | None,
+    last_number: int,
+    write: Callable[[Batch], Counts],
+    batch: Batch,
+) -> bool:
+    """Write one batch in its own transaction; False when the import was cancelled."""
+    if Import.objects.filter(pk=run.pk, cancel_requested=True).exists():
+        return False
+    with transaction.atomic():
+        totals.add(write(batch))
+        run.rows_done = last_number
+        _store_counts(run, totals)
+        Import.objects.filter(pk=run.pk).update(rows_done=run.rows_done, **_count_fields(totals))
+    if progress is not None:
+        progress(run)
+    return True
+
+
+def _batches(rows: Iterator[tuple[int, Row]]) -> Iterator[list[tuple[int, Row]]]:
     while batch := list(islice(rows, BATCH_SIZE)):
-        if Import.objects.filter(pk=run.pk, cancel_requested=True).exists():
-            return
-        with transaction.atomic():
-            totals.add(writer.write(batch))
-            run.rows_done = batch[-1][0]
-            _store_counts(run, totals)
-            Import.objects.filter(pk=run.pk).update(
-                rows_done=run.rows_done, **_count_fields(totals)
-            )
-        if progress is not None:
-            progress(run)
+        yield batch
+
+
+def _cleaned_elsewhere(
+    cleaner: RowCleaner, batches: Iterator[list[tuple[int, Row]]]
+) -> Iterator[CleanBatch]:
+    """The batches, read and cleaned in a forked process, in order.
+
+    The child inherits the set-up Django, the cleaner (custom field definitions included) and
+    the unread file iterator; it never uses the database connection. It is stopped when the
+    caller stops early (a cancel, an error).
+    """
+    context = multiprocessing.get_context("fork")
+    results: Queue[tuple[str, Any]] = context.Queue(maxsize=CLEANED_AHEAD)
+    child = context.Process(target=_clean_batches, args=(cleaner, batches, results), daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                kind, item = results.get(timeout=1)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                # It flushes everything it sent before exiting: a last look, then it is lost.
+                try:
+                    kind, item = results.get(timeout=1)
+                except queue.Empty:
+                    raise RuntimeError(
+                        f"the cleaning process stopped (exit code {child.exitcode})"
+                    ) from None
+            if kind == "error":
+                raise item
+            if kind == "done":
+                return
+            yield item
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        results.close()
+
+
+def _clean_batches(
+    cleaner: RowCleaner,
+    batches: Iterator[list[tuple[int, Row]]],
+    results: Queue[tuple[str, Any]],
+) -> None:
+    try:
+        for batch in batches:
+            results.put(("batch", cleaner(batch)))
+    except Exception as exc:  # handed to the writing process, which raises it
+        results.put(("error", exc))
+    else:
+        results.put(("done", None))
+    results.close()
+    results.join_thread()
 
 
 def _writer(run: Import) -> RowWriter:

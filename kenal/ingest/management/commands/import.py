@@ -100,6 +100,9 @@ class Command(BaseCommand):
         self._describe(run)
         bar = None
         if not options["no_progress"]:
+            # tqdm's monitor thread would make the import skip its forked cleaning process,
+            # which is only used by single-threaded processes.
+            tqdm.monitor_interval = 0
             bar = tqdm(total=run.total_rows, unit=" rows", file=sys.stderr, smoothing=0.1)
         done = 0
 
