@@ -48,8 +48,8 @@ from kenal.ingest.mapping import customer_raw, split_name
 from kenal.ingest.models import Import, ImportChange
 from kenal.ingest.profiles import Profile, address_dict, as_json, stored_profiles
 from kenal.ingest.readers import Row
-from kenal.privacy.models import ConsentRecord
-from kenal.privacy.services import ConsentDeclaration, build_records
+from kenal.ingest.received import ConsentLedger, keep_rows
+from kenal.privacy.services import ConsentDeclaration
 
 SCALARS = [*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, "gender", "birth_date"]
 CUSTOMER_COLUMNS = [*SCALARS, "owner"]
@@ -62,7 +62,6 @@ ADDRESS_COLUMNS = [*ADDRESS_PARTS, "country"]
 # Which key a match was made on decides between two candidates: lower rank wins.
 RULE_RANK = {"i": 0, "source_id": 0, "e": 1, "email": 1, "p": 2, "phone": 2}
 Action = SourceRecord.Action
-APPLIED, REJECTED = SourceRecord.Status.APPLIED, SourceRecord.Status.REJECTED
 
 
 @dataclass
@@ -207,12 +206,11 @@ class CustomerRowWriter:
         actor: User | None,
     ) -> None:
         self.run = run
-        self.declaration = declaration
+        self.consent = ConsentLedger(run, declaration, actor)
         self.actor = actor
         self.fields: dict[str, CustomField] = custom_fields.definitions()
         self.cleaner = RowCleaner(run.mapping, run.id_column, self.fields)
         self.created_ids: set[int] = set()
-        self.consented_ids: set[int] = set()
         self.unique_owner: dict[str, object] = {}  # unique custom value → its customer
         self.tags: dict[str, Tag] = {}
 
@@ -239,8 +237,7 @@ class CustomerRowWriter:
                     entry.action = Action.UNCHANGED
             name = "rejected" if entry.errors else _count_name(entry.action)
             setattr(counts, name, getattr(counts, name) + 1)
-        records = self._source_records(entries)
-        self._consent(entries, records)
+        self.consent.record(entries, keep_rows(self.run, self.actor, entries))
         return counts
 
     # --- routing ---------------------------------------------------------------------------
@@ -431,70 +428,6 @@ class CustomerRowWriter:
             [(c.pk, token) for c in renamed for token in normalise.name_tokens(c.full_name)],
         )
         self._add_details([(customer.pk, profile) for customer, profile in changed], new=False)
-
-    # --- what was received, and consent -----------------------------------------------------
-
-    def _source_records(self, entries: list[Entry]) -> list[int]:
-        ids = bulk.reserve_ids(SourceRecord, len(entries))
-        now = bulk.prepare(SourceRecord, "received_at", timezone.now())
-        actor = self.actor.pk if self.actor else None
-        run = self.run
-        as_json = bulk.preparer(SourceRecord, "data")
-        no_errors = as_json([])
-        bulk.insert(
-            SourceRecord,
-            [
-                "id",
-                "customer",
-                "source",
-                "batch_id",
-                "external_id",
-                "row_number",
-                "received_at",
-                "received_by",
-                "data",
-                "status",
-                "action",
-                "errors",
-            ],
-            [
-                (
-                    pk,
-                    entry.customer_id,
-                    run.source,
-                    run.batch_id,
-                    entry.external_id,
-                    entry.number,
-                    now,
-                    actor,
-                    as_json(entry.data),
-                    REJECTED if entry.errors else APPLIED,
-                    "" if entry.errors else entry.action,
-                    as_json([e.as_dict() for e in entry.errors]) if entry.errors else no_errors,
-                )
-                for pk, entry in zip(ids, entries, strict=True)
-            ],
-        )
-        return ids
-
-    def _consent(self, entries: list[Entry], record_ids: list[int]) -> None:
-        if self.declaration.is_empty:
-            return
-        ledger: list[ConsentRecord] = []
-        for entry, record_id in zip(entries, record_ids, strict=True):
-            if entry.customer_id is None or entry.customer_id in self.consented_ids:
-                continue
-            self.consented_ids.add(entry.customer_id)
-            for consent in build_records(
-                [entry.customer_id],
-                self.declaration,
-                source=self.run.source,
-                batch_id=self.run.batch_id,
-            ):
-                consent.source_record_id = record_id
-                consent.recorded_by = self.actor
-                ledger.append(consent)
-        ConsentRecord.objects.bulk_create(ledger, batch_size=1000)
 
 
 def _unique(profiles: list[Any]) -> list[Profile]:

@@ -34,8 +34,8 @@ from kenal.ingest.customer_rows import Counts
 from kenal.ingest.mapping import PHONE_SEPARATORS, split_name
 from kenal.ingest.models import Import
 from kenal.ingest.readers import Row
-from kenal.privacy.models import ConsentRecord
-from kenal.privacy.services import ConsentDeclaration, build_records
+from kenal.ingest.received import ConsentLedger, keep_rows
+from kenal.privacy.services import ConsentDeclaration
 
 __all__ = ["OrderRowWriter"]
 
@@ -139,12 +139,11 @@ class OrderRowWriter:
         actor: User | None,
     ) -> None:
         self.run = run
-        self.declaration = declaration
+        self.consent = ConsentLedger(run, declaration, actor)
         self.actor = actor
         self.orders: dict[str, OrderState] = {}
         self.created_customers: set[int] = set()
         self.customer_keys: dict[str, int] = {}  # keys of customers this import created
-        self.consented_ids: set[int] = set()
 
     def write(self, rows: Sequence[tuple[int, Row]]) -> Counts:
         entries = [entry for entry in map(self._entry, rows) if entry is not None]
@@ -161,8 +160,7 @@ class OrderRowWriter:
         for entry in entries:
             name = "rejected" if entry.errors else entry.count
             setattr(counts, name, getattr(counts, name) + 1)
-        records = self._source_records(entries)
-        self._consent(entries, records)
+        self.consent.record(entries, keep_rows(self.run, self.actor, entries))
         return counts
 
     # --- cleaning ---------------------------------------------------------------------------
@@ -382,49 +380,6 @@ class OrderRowWriter:
         for key in row.match_keys():
             self.customer_keys.setdefault(key, customer.pk)
         return customer.pk
-
-    # --- what was received, and consent -----------------------------------------------------
-
-    def _source_records(self, entries: list[Entry]) -> list[SourceRecord]:
-        records = [
-            SourceRecord(
-                customer_id=None if entry.errors else entry.customer_id,
-                source=self.run.source,
-                batch_id=self.run.batch_id,
-                external_id=entry.external_id,
-                row_number=entry.number,
-                received_by=self.actor,
-                data=entry.data,
-                status=SourceRecord.Status.REJECTED
-                if entry.errors
-                else SourceRecord.Status.APPLIED,
-                action="" if entry.errors else entry.action,
-                errors=[error.as_dict() for error in entry.errors],
-            )
-            for entry in entries
-        ]
-        return SourceRecord.objects.bulk_create(records, batch_size=1000)
-
-    def _consent(self, entries: list[Entry], records: list[SourceRecord]) -> None:
-        if self.declaration.is_empty:
-            return
-        ledger: list[ConsentRecord] = []
-        for entry, record in zip(entries, records, strict=True):
-            if entry.errors or entry.customer_id is None:
-                continue
-            if entry.customer_id in self.consented_ids:
-                continue
-            self.consented_ids.add(entry.customer_id)
-            for consent in build_records(
-                [entry.customer_id],
-                self.declaration,
-                source=self.run.source,
-                batch_id=self.run.batch_id,
-            ):
-                consent.source_record = record
-                consent.recorded_by = self.actor
-                ledger.append(consent)
-        ConsentRecord.objects.bulk_create(ledger, batch_size=1000)
 
 
 # --- helpers ----------------------------------------------------------------------------------
