@@ -20,7 +20,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from kenal.customers.normalise import InvalidValue
 
-__all__ = ["FileInfo", "detect_format", "inspect", "read_rows"]
+__all__ = ["FileInfo", "detect_format", "inspect", "read_rows", "sheet_names"]
 
 Row = dict[str, str]
 SAMPLE_BYTES = 256 * 1024
@@ -69,7 +69,7 @@ def inspect(path: Path, file_name: str = "", sheet: str = "", sample_size: int =
         info.encoding = detect_encoding(path)
         info.delimiter = detect_delimiter(path, info.encoding)
     elif file_format == "xlsx":
-        info.sheets = _sheet_names(path, file_name)
+        info.sheets = sheet_names(path, file_name)
         info.sheet = sheet or info.sheets[0]
         if info.sheet not in info.sheets:
             expected = _("one of the sheets: %(sheets)s") % {"sheets": ", ".join(info.sheets)}
@@ -184,7 +184,7 @@ def _damaged(file_name: str) -> InvalidValue:
     return InvalidValue("file", file_name, _("an XLSX workbook that Excel can open"))
 
 
-def _sheet_names(path: Path, file_name: str) -> list[str]:
+def sheet_names(path: Path, file_name: str) -> list[str]:
     workbook = _workbook(path, file_name)
     try:
         return list(workbook.sheet_names)

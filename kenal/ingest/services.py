@@ -40,6 +40,7 @@ __all__ = [
     "ImportSetup",
     "Problem",
     "cancel_import",
+    "first_rows",
     "inspect_file",
     "prepare_import",
     "problems",
@@ -47,6 +48,7 @@ __all__ = [
     "rejected_rows",
     "run_import",
     "save_preset",
+    "sheets",
     "store_upload",
     "write_rejected_csv",
 ]
@@ -229,8 +231,8 @@ def run_import(run: Import, progress: Callable[[Import], None] | None = None) ->
     return run
 
 
-def _run_batches(run: Import, totals: Counts, progress: Callable[[Import], None] | None) -> None:
-    writer = _writer(run)
+def _rows(run: Import) -> Iterator[tuple[int, Row]]:
+    """The import's rows, read as inspecting the file found them (no second detection)."""
     info = FileInfo(
         file_format=run.file_format,
         columns=run.columns,
@@ -238,7 +240,24 @@ def _run_batches(run: Import, totals: Counts, progress: Callable[[Import], None]
         encoding=run.encoding,
         delimiter=run.delimiter,
     )
-    batches = _batches(readers.read_rows(Path(run.file_path), info))
+    return readers.read_rows(Path(run.file_path), info)
+
+
+def sheets(run: Import) -> list[str]:
+    """The workbook's sheets (none for CSV and vCard), to let the user pick another."""
+    if run.file_format != "xlsx":
+        return []
+    return readers.sheet_names(Path(run.file_path), run.file_name)
+
+
+def first_rows(run: Import, count: int) -> list[Row]:
+    """The first ``count`` rows, for a preview: reads no further into the file."""
+    return [row for _number, row in islice(_rows(run), count)]
+
+
+def _run_batches(run: Import, totals: Counts, progress: Callable[[Import], None] | None) -> None:
+    writer = _writer(run)
+    batches = _batches(_rows(run))
     if (
         isinstance(writer, CustomerRowWriter)
         and (run.total_rows or 0) > BATCH_SIZE

@@ -180,13 +180,13 @@ def _mapping_page(
     error: InvalidValue | None = None,
     check: Check | None = None,
 ) -> HttpResponse:
-    info = services.inspect_file(Path(run.file_path), run.file_name, run.sheet)
+    samples = services.first_rows(run, SAMPLE_ROWS)
     fields = list(custom_fields.active_fields())
     rows = [
         ColumnRow(
             index=index,
             name=column,
-            samples=[sample.get(column, "") for sample in info.sample[:SAMPLE_ROWS]],
+            samples=[sample.get(column, "") for sample in samples],
             target=chosen.get(column, ""),
             error=_column_error(error, column),
         )
@@ -195,7 +195,7 @@ def _mapping_page(
     context = {
         "run": run,
         "rows": rows,
-        "sheets": info.sheets,
+        "sheets": services.sheets(run),
         "targets": mappings.targets(run.kind, fields),
         "id_column": id_column,
         "id_error": invalid_message(error) if error and error.field == "id_column" else "",
