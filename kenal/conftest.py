@@ -96,6 +96,9 @@ def page(chromium_path: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         yield context.new_page()
         context.close()
         browser.close()
+        # Django's connections are per context, and the test body ran in this one: its
+        # connection is closed here, so ending the other sessions below spares it.
+        connection.close()
     _close_live_server_connections()
 
 

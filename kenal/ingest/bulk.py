@@ -1,4 +1,5 @@
-"""Lean bulk inserts for imports: plain rows through ``executemany``, ids allocated up front.
+"""Lean bulk inserts for imports: plain rows through ``executemany`` (``COPY`` on PostgreSQL),
+ids allocated up front.
 
 Django's ``bulk_create`` builds a model instance and compiles SQL per object, which costs more
 than the insert itself at a million rows. Here rows are tuples, SQL is written once per table
@@ -24,11 +25,21 @@ def insert(
         return
     quote = connection.ops.quote_name
     names = ", ".join(quote(_column(model, name)) for name in columns)
+    if connection.vendor == "postgresql":
+        _copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN", rows)
+        return
     marks = ", ".join(["%s"] * len(columns))
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
     with connection.cursor() as cursor:
         for start in range(0, len(rows), CHUNK):
             cursor.executemany(sql, rows[start : start + CHUNK])
+
+
+def _copy(sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL's COPY: one stream for all rows, where executemany sends a statement each."""
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _column(model: type[models.Model], name: str) -> str:
