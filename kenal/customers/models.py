@@ -73,8 +73,8 @@ class Customer(models.Model):
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
     given_name = models.CharField(_("given name"), max_length=100, blank=True)
     family_name = models.CharField(_("family name"), max_length=100, blank=True)
-    # Lower-cased, accent-free full name: the sort key of the customer list.
-    sort_name = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    # Lower-cased, accent-free full name: the sort key of the customer list (indexed with id).
+    sort_name = models.CharField(max_length=200, blank=True, editable=False)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -141,7 +141,10 @@ def _primary(rows: Iterable[CustomerEmail | CustomerPhone], attr: str) -> str:
 
 
 class CustomerEmail(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    # Not indexed alone: the unique (customer, email) constraint serves lookups by customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
     email = models.CharField(_("email"), max_length=254, db_index=True)
     is_primary = models.BooleanField(_("primary"), default=False)
     is_verified = models.BooleanField(_("verified"), default=False)
@@ -161,7 +164,10 @@ class CustomerEmail(models.Model):
 
 
 class CustomerPhone(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    # Not indexed alone: the unique (customer, number) constraint serves lookups by customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="phones", db_index=False
+    )
     number = models.CharField(_("phone number"), max_length=20, db_index=True)  # E.164
     is_primary = models.BooleanField(_("primary"), default=False)
     is_verified = models.BooleanField(_("verified"), default=False)
@@ -207,7 +213,10 @@ class NameToken(models.Model):
     scanning the customer table, on SQLite and PostgreSQL alike.
     """
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="name_tokens")
+    # Not indexed alone: the unique (customer, token) constraint serves lookups by customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="name_tokens", db_index=False
+    )
     token = models.CharField(max_length=100)
 
     class Meta:
@@ -259,7 +268,8 @@ class SourceRecord(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="source_records"
     )
-    source = models.CharField(_("source"), max_length=100, db_index=True)
+    # Indexed with external_id (source first), which serves lookups by source alone too.
+    source = models.CharField(_("source"), max_length=100)
     batch_id = models.CharField(_("batch"), max_length=100, blank=True, db_index=True)
     external_id = models.CharField(_("id in the source"), max_length=200, blank=True)
     # The row's line or position in the file it was imported from (1 = first data row).
