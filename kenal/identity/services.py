@@ -88,8 +88,8 @@ def _by_source_id(batch: Sequence[MatchKeys]) -> dict[tuple[str, str], int]:
     latest: dict[tuple[str, str], int] = {}
     for source, ids in wanted.items():
         for chunk in _chunks(ids):
-            # No ORDER BY: sorting by id tempts SQLite to walk every record of the source in
-            # id order (the source index) instead of looking each id up (source, external_id).
+            # No ORDER BY: sorting by id tempts SQLite to walk the records in id order instead
+            # of looking each id up through the (source, external_id) index.
             rows = (
                 SourceRecord.objects.filter(Q(source=source) & Q(external_id__in=chunk))
                 .exclude(customer=None)

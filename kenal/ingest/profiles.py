@@ -99,12 +99,6 @@ class Profile:
             or self.changed_custom
         )
 
-    def keys(self) -> list[str]:
-        return [
-            *(f"e:{row.email.lower()}" for row in self.emails),
-            *(f"p:{row.number}" for row in self.phones),
-        ]
-
     def absorb(self, clean: CleanCustomer) -> None:
         for name, value in clean.scalars.items():
             if value in (None, "") or self.scalars.get(name) == value:

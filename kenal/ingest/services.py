@@ -32,7 +32,9 @@ from kenal.ingest import mapping as mappings
 from kenal.ingest import readers
 from kenal.ingest.customer_rows import CleanBatch, Counts, CustomerRowWriter, RowCleaner
 from kenal.ingest.models import Import, ImportKind, MappingPreset
+from kenal.ingest.order_rows import OrderRowWriter
 from kenal.ingest.readers import FileInfo, Row
+from kenal.ingest.tasks import run_import_task
 from kenal.privacy.services import ConsentDeclaration, parse_declaration
 
 __all__ = [
@@ -364,8 +366,6 @@ def _writer(run: Import) -> RowWriter:
         run.consent.get("wording", ""),
     )
     if run.kind == ImportKind.ORDERS:
-        from kenal.ingest.order_rows import OrderRowWriter
-
         return OrderRowWriter(run, declaration=declaration, actor=run.created_by)
     return CustomerRowWriter(run, declaration=declaration, actor=run.created_by)
 
@@ -394,8 +394,6 @@ def _finish(run: Import, totals: Counts, status: str, error: str = "") -> None:
 
 def queue_import(run: Import) -> Import:
     """Hand the import to the background worker."""
-    from kenal.ingest.tasks import run_import_task
-
     run.status = Import.Status.QUEUED
     run.save(update_fields=["status"])
     transaction.on_commit(lambda: run_import_task.enqueue(run.pk))
