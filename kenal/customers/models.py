@@ -113,6 +113,15 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_customers",
     )
+    # Set when this customer was merged into another: the row stays so the merge can be undone.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_customers",
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
