@@ -12,6 +12,8 @@ urlpatterns = [
     path("settings/fields/", include("kenal.customers.field_urls")),
     path("imports/", include("kenal.ingest.urls")),
     path("settings/forms/", include("kenal.hosted_forms.urls")),
+    path("duplicates/", include("kenal.identity.urls")),
+    path("golden/", include("kenal.identity.golden_urls")),
     path("f/", include("kenal.hosted_forms.public_urls")),
     path("", include("kenal.web.urls")),
 ]
