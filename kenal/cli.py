@@ -6,7 +6,20 @@ import os
 import sys
 
 # Kenal's subcommands, in the order ``kenal --help`` lists them.
-KENAL_COMMANDS = ("serve", "worker", "import", "demo", "createuser", "check", "migrate")
+KENAL_COMMANDS = (
+    "serve",
+    "worker",
+    "import",
+    "merge",
+    "unmerge",
+    "dedupe",
+    "export",
+    "demo",
+    "createuser",
+    "apikey",
+    "check",
+    "migrate",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the interactive API docs' own files, so they work offline
 ]
 
 MIDDLEWARE = [

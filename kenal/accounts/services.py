@@ -1,16 +1,23 @@
-"""Staff users and their roles."""
+"""Staff users, their roles and their API keys."""
 
 from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
 
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from kenal.accounts.models import Role, User
+from kenal.accounts.models import API_KEY_MARK, ApiKey, Role, User
 
 # Each role's permissions, as "app_label.codename" prefixes ("customers.view_" = every view).
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
@@ -94,3 +101,113 @@ def apply_role(user: User, role: Role) -> None:
     user.is_staff = role in (Role.ADMIN, Role.MANAGER)
     user.save()
     user.groups.set(Group.objects.filter(name=role.value))
+
+
+def check_permissions(user: User, permissions: Iterable[str]) -> None:
+    """Raise :class:`PermissionDenied` naming the first of ``permissions`` ``user`` lacks."""
+    for permission in permissions:
+        if not user.has_perm(permission):
+            raise PermissionDenied(
+                _(
+                    "%(user)s (role %(role)s) may not do this: it needs the permission "
+                    "%(permission)s."
+                )
+                % {"user": user.username, "role": user.role, "permission": permission}
+            )
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+# Bytes of randomness in a key: 256 bits, which no one can guess or brute-force.
+API_KEY_BYTES = 32
+API_KEY_NAME_LENGTH = ApiKey._meta.get_field("name").max_length or 100
+# How stale ``last_used_at`` may get: recording every request would turn each read into a
+# write (and SQLite has one writer at a time); to the minute is enough to spot unused keys.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class ApiKeyError(ValueError):
+    """A key could not be created: ``field`` and what is wrong with its value."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(field, problem)
+        self.field = field
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class ApiKeyRefused(ValueError):
+    """A request's key is unknown, revoked or belongs to a deactivated user."""
+
+
+def _digest(key: str) -> str:
+    """The SHA-256 of a key: what is stored and looked up.
+
+    A fast hash is enough here, unlike for passwords: a key is 256 random bits, so there is
+    nothing to guess from a digest, while a slow hash (Argon2, PBKDF2) would cost tens of
+    milliseconds on every request and could not be looked up through an index.
+    """
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(name: str, user: User, created_by: User | None = None) -> tuple[ApiKey, str]:
+    """A new key acting as ``user``, and the key itself: shown once, never stored."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyError("name", _("must not be empty"))
+    if len(name) > API_KEY_NAME_LENGTH:
+        raise ApiKeyError(
+            "name",
+            _("%(name)r is longer than %(limit)d characters")
+            % {"name": name, "limit": API_KEY_NAME_LENGTH},
+        )
+    if not user.is_active:
+        raise ApiKeyError(
+            "user",
+            _("%(username)r is deactivated; a key must act as an active user")
+            % {"username": user.username},
+        )
+    secret = secrets.token_urlsafe(API_KEY_BYTES)
+    key = API_KEY_MARK + secret
+    api_key = ApiKey.objects.create(
+        name=name,
+        user=user,
+        prefix=secret[:8],
+        key_hash=_digest(key),
+        created_by=created_by,
+    )
+    return api_key, key
+
+
+def revoke_api_key(api_key: ApiKey) -> ApiKey:
+    """Refuse the key from now on; revoking a revoked key keeps its first revocation time."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def authenticate_api_key(key: str) -> User:
+    """The user a key acts as; raises :class:`ApiKeyRefused` saying why a key is refused."""
+    api_key = ApiKey.objects.select_related("user").filter(key_hash=_digest(key.strip())).first()
+    if api_key is None:
+        raise ApiKeyRefused(_("The API key is not valid."))
+    if api_key.revoked_at is not None:
+        raise ApiKeyRefused(
+            _("The API key %(key)s was revoked on %(when)s.")
+            % {
+                "key": api_key.display_prefix,
+                "when": api_key.revoked_at.isoformat(timespec="seconds"),
+            }
+        )
+    if not api_key.user.is_active:
+        raise ApiKeyRefused(
+            _("The API key %(key)s acts as %(user)s, who is deactivated.")
+            % {"key": api_key.display_prefix, "user": api_key.user.username}
+        )
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key.user

@@ -356,7 +356,7 @@ def _duplicate_problems(field: CustomField) -> list[str]:
 def _refresh_unique_keys(field: CustomField) -> None:
     rows = list(_values(field))
     for row in rows:
-        row.unique_key = _unique_key(field, _typed(field, row)) if field.unique else None
+        row.unique_key = unique_key(field, _typed(field, row)) if field.unique else None
     CustomFieldValue.objects.bulk_update(rows, ["unique_key"], batch_size=1000)
 
 
@@ -368,11 +368,14 @@ def clean_values(
     *,
     customer: Customer | None = None,
     fields: Mapping[str, CustomField] | None = None,
+    check_unique: bool = True,
 ) -> tuple[dict[CustomField, list[TypedValue]], list[InvalidValue]]:
     """Clean raw custom values keyed by field key; returns the values and every problem.
 
     An empty value clears the field. Required fields must be given when a customer is
     created (``customer`` is None); an update leaves fields it does not mention alone.
+    Without ``check_unique`` a unique value another customer holds is not a problem:
+    matching uses it to find that customer.
     """
     if fields is None:
         fields = definitions()
@@ -403,7 +406,8 @@ def clean_values(
             errors.append(
                 InvalidValue(f"custom.{field.key}", raw.get(field.key, ""), _("a value (required)"))
             )
-    errors.extend(_unique_conflicts(cleaned, customer))
+    if check_unique:
+        errors.extend(_unique_conflicts(cleaned, customer))
     return cleaned, errors
 
 
@@ -517,7 +521,20 @@ def _canonical(value: TypedValue) -> str:
     return str(value.value)
 
 
-def _unique_key(field: CustomField, value: TypedValue) -> str:
+def unique_owners(keys: Iterable[str]) -> dict[str, int]:
+    """The customer holding each unique value (keys as :func:`unique_key` makes them)."""
+    wanted = sorted(set(keys))
+    owners: dict[str, int] = {}
+    for start in range(0, len(wanted), 5_000):
+        rows = CustomFieldValue.objects.filter(unique_key__in=wanted[start : start + 5_000])
+        for key, customer_id in rows.values_list("unique_key", "customer_id"):
+            if key:
+                owners[key] = customer_id
+    return owners
+
+
+def unique_key(field: CustomField, value: TypedValue) -> str:
+    """The value as the database keeps unique values: what identifies one customer."""
     return f"{field.pk}:{_canonical(value)}"[:300]
 
 
@@ -528,7 +545,7 @@ def _unique_conflicts(
     for field, values in cleaned.items():
         if not field.unique or not values:
             continue
-        taken = CustomFieldValue.objects.filter(unique_key=_unique_key(field, values[0]))
+        taken = CustomFieldValue.objects.filter(unique_key=unique_key(field, values[0]))
         if customer is not None:
             taken = taken.exclude(customer=customer)
         owner = taken.values_list("customer_id", flat=True).first()
@@ -564,7 +581,7 @@ def value_rows(
             field=field,
             ordinal=ordinal,
             currency=value.currency,
-            unique_key=_unique_key(field, value) if field.unique else None,
+            unique_key=unique_key(field, value) if field.unique else None,
             **{column: value.value},
         )
         for ordinal, value in enumerate(values)

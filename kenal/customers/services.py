@@ -38,6 +38,7 @@ from kenal.customers.models import (
     Tag,
 )
 from kenal.customers.normalise import InvalidValue
+from kenal.customers.signals import customer_written
 
 TEXT_FIELDS = {"company": 200, "job_title": 200}
 CHOICE_FIELDS: dict[str, Sequence[tuple[str, Any]]] = {
@@ -136,10 +137,13 @@ def clean_customer(
     *,
     customer: Customer | None = None,
     fields: Mapping[str, CustomField] | None = None,
+    check_unique: bool = True,
 ) -> CleanCustomer:
     """Validate and normalise raw values; raises :class:`CustomerInvalid` with all problems.
 
     ``fields`` (custom field definitions by key) spares bulk callers a query per record.
+    ``check_unique=False`` is for matching: a unique value held by another customer then
+    identifies that customer instead of being refused.
     """
     errors: list[InvalidValue] = []
     clean = CleanCustomer()
@@ -166,7 +170,7 @@ def clean_customer(
         )
         custom_raw = {}
     clean.custom, custom_errors = custom_fields.clean_values(
-        custom_raw, customer=customer, fields=fields
+        custom_raw, customer=customer, fields=fields, check_unique=check_unique
     )
     errors.extend(custom_errors)
     if customer is None and not errors and not _identifies(clean):
@@ -420,6 +424,7 @@ def _write(customer: Customer | None, raw: Mapping[str, Any], origin: Origin) ->
         customer = _apply(customer or Customer(), clean)
         record.customer = customer
         record.save()
+        customer_written.send(sender=Customer, customer_id=customer.pk)
     return customer
 
 
@@ -435,7 +440,7 @@ def _apply(customer: Customer, clean: CleanCustomer) -> Customer:
     customer.sort_name = normalise.sort_key(customer.full_name)
     customer.save()
     if "full_name" in clean.scalars:
-        _index_name(customer)
+        index_name(customer)
     _replace(customer, CustomerEmail, clean.emails)
     _replace(customer, CustomerPhone, clean.phones)
     _replace(customer, Address, clean.addresses)
@@ -454,7 +459,8 @@ def _replace(
     model.objects.bulk_create([model(customer=customer, **asdict(row)) for row in rows])
 
 
-def _index_name(customer: Customer) -> None:
+def index_name(customer: Customer) -> None:
+    """Rewrite the customer's search words from its full name."""
     NameToken.objects.filter(customer=customer).delete()
     NameToken.objects.bulk_create(
         NameToken(customer=customer, token=token)
@@ -515,9 +521,10 @@ def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
     """Customers matching ``query``, sorted; each condition uses an index.
 
     Text is read as an email, a phone number (any format) or the start of name words.
+    Customers merged into another are left out: their survivor stands for them.
     Raises :class:`InvalidValue` for an unknown sort, field or operator.
     """
-    customers = Customer.objects.all()
+    customers = Customer.objects.filter(merged_into__isnull=True)
     if query.text.strip():
         customers = customers.filter(pk__in=_text_matches(query.text))
     if query.lifecycle_stage:
@@ -614,4 +621,12 @@ def page_of(customers: QuerySet[Customer], number: int, per_page: int = 25) -> P
 
 
 def tag_counts() -> Iterable[Tag]:
-    return Tag.objects.annotate(customer_count=Count("customers")).order_by("name")
+    current = Q(customers__merged_into__isnull=True)
+    return Tag.objects.annotate(customer_count=Count("customers", filter=current)).order_by("name")
+
+
+def survivor_of(customer: Customer) -> Customer:
+    """The customer that stands for ``customer``: itself, or the one it was merged into."""
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer

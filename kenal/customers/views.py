@@ -139,6 +139,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    if customer.merged_into_id is not None:
+        return _to_survivor(request, customer)
     line_total = ExpressionWrapper(
         F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=24, decimal_places=2)
     )
@@ -175,6 +177,22 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "more_records": len(records) > RECENT_SOURCE_RECORDS,
     }
     return render(request, "customers/detail.html", context)
+
+
+def _to_survivor(request: HttpRequest, customer: Customer) -> HttpResponseRedirect:
+    """A merged customer's pages lead to the customer it was merged into, saying so."""
+    survivor = services.survivor_of(customer)
+    messages.info(
+        request,
+        _("%(merged)s (#%(merged_id)s) was merged into %(survivor)s (#%(survivor_id)s).")
+        % {
+            "merged": customer,
+            "merged_id": customer.pk,
+            "survivor": survivor,
+            "survivor_id": survivor.pk,
+        },
+    )
+    return HttpResponseRedirect(reverse("customers:detail", args=[survivor.pk]))
 
 
 def _pretty(data: Any) -> str:
@@ -215,6 +233,8 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    if customer.merged_into_id is not None:
+        return _to_survivor(request, customer)
     return _customer_form(request, customer)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
 from kenal.customers import custom_fields, normalise
+from kenal.customers.custom_fields import unique_key, unique_owners
 from kenal.customers.models import (
     Address,
     Customer,
@@ -42,7 +43,19 @@ from kenal.customers.services import (
     PhoneRow,
     clean_customer,
 )
-from kenal.identity.services import Match, MatchKeys, find_matches
+from kenal.identity import keys as blocking
+from kenal.identity import weights
+from kenal.identity.comparisons import compare
+from kenal.identity.people import Person
+from kenal.identity.rules import Verdict, accepts_key, verdict
+from kenal.identity.services import (
+    Match,
+    MatchKeys,
+    Resolution,
+    propose_among,
+    record_outcomes,
+    resolve_batch,
+)
 from kenal.ingest import bulk
 from kenal.ingest.mapping import customer_raw, split_name
 from kenal.ingest.models import Import, ImportChange
@@ -60,7 +73,10 @@ CUSTOMER_DEFAULTS = {
 }
 ADDRESS_COLUMNS = [*ADDRESS_PARTS, "country"]
 # Which key a match was made on decides between two candidates: lower rank wins.
-RULE_RANK = {"i": 0, "source_id": 0, "e": 1, "email": 1, "p": 2, "phone": 2}
+RULE_RANK = {
+    **{"i": 0, "source_id": 0, "u": 1, "identifier": 1, "e": 2, "email": 2},
+    **{"p": 3, "phone": 3, "probabilistic": 4},
+}
 Action = SourceRecord.Action
 
 
@@ -76,12 +92,20 @@ class Entry:
     action: str = ""
     target: Profile | int | None = None  # a new customer's profile, or a stored customer's id
     customer_id: int | None = None
-    # Identifying keys, strongest first: "i:<source id>", "e:<email>", "p:<phone>".
+    resolution: Resolution | None = None  # what matching found in the database
+    # Identifying keys, strongest first: "i:<source id>", "u:<unique custom value>",
+    # "e:<email>", "p:<phone>".
     keys: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         found = [f"i:{self.external_id}"] if self.external_id else []
         if self.clean is not None:
+            found += [
+                f"u:{unique_key(custom_field, value)}"
+                for custom_field, values in self.clean.custom.items()
+                if custom_field.unique
+                for value in values
+            ]
             found += [f"e:{row.email.lower()}" for row in self.clean.emails or []]
             found += [f"p:{row.number}" for row in self.clean.phones or []]
         self.keys = found
@@ -170,7 +194,7 @@ class RowCleaner:
         external_id = (data.get(self.id_column) or "").strip() if self.id_column else ""
         raw = customer_raw(data, self.mapping)
         try:
-            clean = clean_customer(raw, fields=self.fields)
+            clean = clean_customer(raw, fields=self.fields, check_unique=False)
         except CustomerInvalid as exc:
             return Entry(number, data, external_id, None, exc.errors)
         names = clean.scalars
@@ -210,6 +234,7 @@ class CustomerRowWriter:
         self.actor = actor
         self.fields: dict[str, CustomField] = custom_fields.definitions()
         self.cleaner = RowCleaner(run.mapping, run.id_column, self.fields)
+        self.weights = weights.active()
         self.created_ids: set[int] = set()
         self.unique_owner: dict[str, object] = {}  # unique custom value → its customer
         self.tags: dict[str, Tag] = {}
@@ -238,28 +263,38 @@ class CustomerRowWriter:
             name = "rejected" if entry.errors else _count_name(entry.action)
             setattr(counts, name, getattr(counts, name) + 1)
         self.consent.record(entries, keep_rows(self.run, self.actor, entries))
+        record_outcomes(
+            (entry.customer_id, entry.resolution)
+            for entry in entries
+            if entry.action == Action.CREATED and entry.customer_id and entry.resolution
+        )
+        blocking.refresh([*ids, *changed])
+        propose_among(ids, self.weights)
         return counts
 
     # --- routing ---------------------------------------------------------------------------
 
     def _route(self, entries: list[Entry]) -> None:
         """Send each row to a new customer, a customer from an earlier row, or a stored one."""
-        matches = find_matches(
-            [
-                MatchKeys(
-                    source=self.run.source,
-                    external_id=entry.external_id,
-                    emails=tuple(row.email for row in entry.clean.emails or []),
-                    phones=tuple(row.number for row in entry.clean.phones or []),
-                )
-                for entry in entries
-                if entry.clean is not None
-            ]
+        batch = [
+            MatchKeys.from_clean(entry.clean, source=self.run.source, external_id=entry.external_id)
+            for entry in entries
+            if entry.clean is not None
+        ]
+        resolutions = resolve_batch(batch, self.weights)
+        persons = [keys.person() for keys in batch]
+        stored_owners = unique_owners(
+            key[2:] for entry in entries for key in entry.keys if key.startswith("u:")
         )
         # Rows earlier in this batch are not in the database yet: their keys are kept here.
-        seen: dict[str, Profile | int] = {}
-        for entry, match in zip(entries, matches, strict=True):
-            target = self._target(entry, match, seen)
+        seen: dict[str, tuple[Profile | int, Person]] = {}
+        # New customers of this batch by blocking key, for the rows that share no exact key.
+        blocks: dict[str, list[tuple[Profile, Person]]] = {}
+        for entry, resolution, person in zip(entries, resolutions, persons, strict=True):
+            entry.resolution = resolution
+            target = self._target(entry, resolution.match, seen, person)
+            if target is None:
+                target = self._alike_earlier(person, blocks)
             if target is None:
                 target = Profile()
                 entry.action = Action.CREATED
@@ -267,7 +302,7 @@ class CustomerRowWriter:
                 entry.action = Action.MERGED
             else:
                 entry.action = Action.UPDATED
-            problem = self._unique_problem(entry, target)
+            problem = self._unique_problem(entry, target, stored_owners)
             if problem is not None:
                 entry.errors, entry.clean = [problem], None
                 continue
@@ -276,25 +311,75 @@ class CustomerRowWriter:
                 assert entry.clean is not None
                 target.absorb(entry.clean)
             for key in entry.keys:
-                seen.setdefault(key, target)
+                seen.setdefault(key, (target, person))
+            if isinstance(target, Profile):
+                for key in blocking.blocking_keys(person):
+                    blocks.setdefault(key, []).append((target, person))
 
-    @staticmethod
+    def _alike_earlier(
+        self, person: Person, blocks: Mapping[str, list[tuple[Profile, Person]]]
+    ) -> Profile | None:
+        """The new customer of an earlier row this row would merge with if that row had
+        been imported before: one file holds duplicates as often as two files do."""
+        best: tuple[float, Profile] | None = None
+        for key in blocking.blocking_keys(person):
+            for profile, other in blocks.get(key, ())[: blocking.MAX_BLOCK]:
+                scored = self.weights.score(compare(person, other))
+                if verdict(scored, self.weights) is Verdict.MERGE and (
+                    best is None or scored.weight > best[0]
+                ):
+                    best = (scored.weight, profile)
+        return best[1] if best else None
+
     def _target(
-        entry: Entry, match: Match | None, seen: Mapping[str, Profile | int]
+        self,
+        entry: Entry,
+        match: Match | None,
+        seen: Mapping[str, tuple[Profile | int, Person]],
+        person: Person,
     ) -> Profile | int | None:
-        earlier = next(((key, seen[key]) for key in entry.keys if key in seen), None)
+        earlier = next(
+            (
+                (key, target)
+                for key in entry.keys
+                if key in seen
+                for target, other in [seen[key]]
+                # A phone or email shared with an earlier row: the same household check as
+                # for stored customers (a parent and a child on one phone stay two).
+                if key[0] in "iu" or self._same_person(person, other, key)
+            ),
+            None,
+        )
         if earlier and (match is None or RULE_RANK[earlier[0][0]] <= RULE_RANK[match.rule]):
             return earlier[1]
         return match.customer_id if match else None
 
-    def _unique_problem(self, entry: Entry, target: Profile | int) -> InvalidValue | None:
-        """Two rows of one file giving different customers the same unique value."""
+    def _same_person(self, person: Person, other: Person, key: str) -> bool:
+        rule = "phone" if key.startswith("p:") else "email"
+        return accepts_key(self.weights.score(compare(person, other)), rule)
+
+    def _unique_problem(
+        self, entry: Entry, target: Profile | int, stored_owners: Mapping[str, int]
+    ) -> InvalidValue | None:
+        """A unique value another customer holds, or that two rows give different customers.
+
+        A row is matched by its unique values first, so this is a row another key (the
+        source's own id) sends to a different customer than the value's holder.
+        """
         assert entry.clean is not None
         for custom_field, values in entry.clean.custom.items():
             if not custom_field.unique:
                 continue
             for value in values:
-                key = f"{custom_field.pk}:{value.value}"
+                key = unique_key(custom_field, value)
+                holder = stored_owners.get(key)
+                if holder is not None and holder != target:
+                    return InvalidValue(
+                        f"custom.{custom_field.key}",
+                        value.display(),
+                        _("a value no other customer has (customer #%(id)d has it)")
+                        % {"id": holder},
+                    )
                 owner = self.unique_owner.setdefault(key, target)
                 if owner is not target:
                     return InvalidValue(

@@ -29,6 +29,7 @@ from kenal.customers import normalise
 from kenal.customers.models import SourceRecord
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, Origin, create_customer
+from kenal.identity import keys as blocking
 from kenal.identity.services import MatchKeys, find_matches
 from kenal.ingest.customer_rows import Counts
 from kenal.ingest.mapping import PHONE_SEPARATORS, split_name
@@ -377,6 +378,7 @@ class OrderRowWriter:
                 entry.errors.extend(exc.errors)
             return None
         self.created_customers.add(customer.pk)
+        blocking.refresh([customer.pk])
         for key in row.match_keys():
             self.customer_keys.setdefault(key, customer.pk)
         return customer.pk
@@ -418,7 +420,11 @@ def _match_keys(entry: Entry, source: str) -> MatchKeys:
     row = entry.clean
     assert row is not None
     return MatchKeys(
-        source=source, external_id=row.customer_ref, emails=row.emails, phones=row.phones
+        source=source,
+        external_id=row.customer_ref,
+        emails=row.emails,
+        phones=row.phones,
+        full_name=row.customer_name,
     )
 
 

@@ -33,7 +33,7 @@ from kenal.hosted_forms.services.rendering import (
 )
 from kenal.hosted_forms.services.update_links import update_target
 from kenal.hosted_forms.tokens import TokenExpired, TokenInvalid
-from kenal.identity.services import MatchKeys, find_match
+from kenal.identity.services import MatchKeys, Resolution, record_outcomes, resolve_batch
 
 MIN_FILL_TIME = dt.timedelta(seconds=3)  # people need longer than this to fill in a form
 MAX_FORM_AGE = dt.timedelta(days=1)  # a form left open longer is rendered again
@@ -190,16 +190,21 @@ def _spam_refusal(form: SignupForm, data: FormData, now: dt.datetime) -> Submiss
 
 def _write(attempt: _Attempt) -> tuple[Customer, bool]:
     """Create or update the customer through the customer services; (customer, created)."""
-    customer = attempt.target or _match(attempt)
+    customer, resolution = (attempt.target, None) if attempt.target else _match(attempt)
     raw = _raw(attempt, customer)
     origin = Origin(source=attempt.form.source_name, batch_id=attempt.batch_id)
     problems = _form_problems(attempt)
     try:
         if problems:
             _refuse(problems, raw, customer, origin)
+        created = customer is None
         if customer is None:
-            return customers.create_customer(raw, origin), True
-        return customers.update_customer(customer, raw, origin), False
+            customer = customers.create_customer(raw, origin)
+            if resolution is not None:
+                record_outcomes([(customer.pk, resolution)])
+        else:
+            customer = customers.update_customer(customer, raw, origin)
+        return customer, created
     except CustomerInvalid as exc:
         _log(attempt, customer, exc.source_record, created=False, rejected=True)
         field_errors, general = _messages(exc.errors, attempt.form)
@@ -245,16 +250,29 @@ def _form_problems(attempt: _Attempt) -> list[InvalidValue]:
     return problems
 
 
-def _match(attempt: _Attempt) -> Customer | None:
-    keys = MatchKeys(
-        source=attempt.form.source_name,
-        emails=_normalised(normalise.email, attempt.values.get("email")),
-        phones=_normalised(normalise.phone, attempt.values.get("phone")),
-    )
+def _match(attempt: _Attempt) -> tuple[Customer | None, Resolution | None]:
+    """The customer the submission belongs to, by the same matching as every write path."""
+    try:
+        clean = customers.clean_customer(_raw(attempt, None))
+    except CustomerInvalid:
+        # Refused values are reported when the customer is written; match on what is valid.
+        keys = MatchKeys(
+            source=attempt.form.source_name,
+            emails=_normalised(normalise.email, attempt.values.get("email")),
+            phones=_normalised(normalise.phone, attempt.values.get("phone")),
+        )
+    else:
+        keys = MatchKeys.from_clean(clean, source=attempt.form.source_name)
     if keys.is_empty:
-        return None
-    match = find_match(keys)
-    return Customer.objects.filter(pk=match.customer_id).first() if match else None
+        return None, None
+    resolution = resolve_batch([keys])[0]
+    match = resolution.match
+    if match is not None and match.rule == "probabilistic":
+        # Anyone can fill in a public form: a likeness alone never lets it change a stored
+        # customer. The sign-up becomes a customer, proposed for review as a duplicate.
+        return None, Resolution(None, (match,), resolution.related)
+    customer = Customer.objects.filter(pk=match.customer_id).first() if match else None
+    return customer, resolution
 
 
 def _normalised(clean: Callable[[str], str], value: str | list[str] | None) -> tuple[str, ...]:

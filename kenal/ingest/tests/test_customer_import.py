@@ -282,14 +282,45 @@ def test_custom_fields_import_convert_and_revert(tmp_path: Path) -> None:
         ],
     )
     run = run_file(path)
-    assert (run.updated_count, run.rejected_count) == (1, 2)
+    # The third row's card number is Budi's: a unique value identifies its holder, so the
+    # row reaches Budi (with a new phone) rather than making a second customer.
+    assert (run.updated_count, run.rejected_count) == (2, 1)
     fields = {field.key: values for field, values in custom_fields.values_for(budi)}
-    assert [value.value for value in fields["poin"]] == [1250]
+    assert [value.value for value in fields["poin"]] == [5]
+    assert "+6281311113333" in {phone.number for phone in budi.phones.all()}
     problems = {(problem.row, problem.field) for problem in services.problems(run)}
-    assert problems == {(2, "custom.poin"), (3, "custom.kartu")}
+    assert problems == {(2, "custom.poin")}
     revert_import(run)
     fields = {field.key: values for field, values in custom_fields.values_for(budi)}
     assert fields["poin"] == []
+
+
+def test_a_unique_value_identifies_its_holder_and_a_conflicting_row_is_refused(
+    tmp_path: Path,
+) -> None:
+    custom_fields.define_field(
+        key="kartu", label="No Kartu", field_type=FieldType.TEXT, unique=True
+    )
+    budi = existing_customer()
+    custom_fields.write_values(budi, custom_fields.clean_values({"kartu": "K-1"})[0])
+    first = write_csv(
+        tmp_path / "a.csv", [["ID", "Nama", "No Kartu"], ["m-7", "Siti Aminah", "K-9"]]
+    )
+    run_file(first, id_column="ID")
+    siti = Customer.objects.get(full_name="Siti Aminah")
+    again = write_csv(
+        tmp_path / "b.csv",
+        [["ID", "Nama", "No Kartu"], ["m-7", "Siti Aminah", "K-1"], ["", "B. Santoso", "K-1"]],
+    )
+    run = run_file(again, id_column="ID")
+    # Row 1: the source's id says Siti, the card says Budi: refused, naming the holder.
+    problems = list(services.problems(run))
+    assert [(p.row, p.field, p.value) for p in problems] == [(1, "custom.kartu", "K-1")]
+    assert f"customer #{budi.pk} has it" in problems[0].reason
+    # Row 2 has nothing but the card to go by: it reaches Budi.
+    assert (run.updated_count, run.created_count, run.rejected_count) == (1, 0, 1)
+    assert Customer.objects.filter(merged_into=None).count() == 2
+    assert siti.custom_values.get().text == "K-9"
 
 
 def test_declared_consent_is_recorded_per_customer_and_none_stays_unknown(

@@ -1,0 +1,255 @@
+"""How two persons compare, field by field: each comparison puts a pair on one level.
+
+Levels run from the strongest agreement to disagreement; a field missing on either side
+gives no level (``None``) and so no evidence either way. The weight of each level comes
+from the matching model (:mod:`kenal.identity.weights`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import product
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.fuzz import token_set_ratio
+
+from kenal.identity.names import name_similarity
+from kenal.identity.people import Person, Place
+
+__all__ = ["COMPARISONS", "Comparison", "Outcome", "compare"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    level: int | None  # index into the comparison's levels; None: missing on a side
+    left: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    field: str
+    levels: tuple[str, ...]
+    labels: tuple[Promise, ...]
+    compare: Callable[[Person, Person], Outcome]
+
+
+def _name(a: Person, b: Person) -> Outcome:
+    left, right = " ".join(a.names), " ".join(b.names)
+    if not a.names or not b.names:
+        return Outcome(None, left, right)
+    agreement = name_similarity(a.names, b.names)
+    score = agreement.score
+    aligned = max(len(a.names), len(b.names)) - agreement.unmatched
+    typos = agreement.fuzzy_tokens - agreement.initial_tokens
+    if score >= 0.99 and not agreement.unmatched:
+        level = 0
+    elif aligned == min(len(a.names), len(b.names)) and not typos:
+        # Every word of the shorter name is in the longer one, as written, by sound (old
+        # spelling, j/y) or as an initial: a shorter form of the name, not another name.
+        level = 1
+    elif score >= 0.93:
+        level = 2
+    elif score >= 0.85:
+        level = 3
+    elif score >= 0.70:
+        level = 4
+    else:
+        level = 5
+    return Outcome(level, left, right)
+
+
+def _birth_date(a: Person, b: Person) -> Outcome:
+    left, right = _iso(a.birth_date), _iso(b.birth_date)
+    if a.birth_date is None or b.birth_date is None:
+        return Outcome(None, left, right)
+    x, y = a.birth_date, b.birth_date
+    if x == y:
+        level = 0
+    elif x.year == y.year and x.month == y.day and x.day == y.month:
+        level = 1
+    elif sum((x.year != y.year, x.month != y.month, x.day != y.day)) == 1 and (
+        x.year == y.year or OSA.distance(str(x.year), str(y.year)) == 1
+    ):
+        level = 2  # one part mistyped
+    else:
+        level = 3
+    return Outcome(level, left, right)
+
+
+def _iso(day: datetime.date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _email(a: Person, b: Person) -> Outcome:
+    left, right = ", ".join(sorted(a.emails)), ", ".join(sorted(b.emails))
+    if not a.emails or not b.emails:
+        return Outcome(None, left, right)
+    if a.emails & b.emails:
+        return Outcome(0, left, right)
+    locals_a = {email.partition("@")[0] for email in a.emails}
+    locals_b = {email.partition("@")[0] for email in b.emails}
+    close = any(
+        x == y or (len(x) > 5 and JaroWinkler.similarity(x, y) >= 0.95)
+        for x, y in product(locals_a, locals_b)
+    )
+    return Outcome(1 if close else 2, left, right)
+
+
+def _phone(a: Person, b: Person) -> Outcome:
+    left, right = ", ".join(sorted(a.phones)), ", ".join(sorted(b.phones))
+    if not a.phones or not b.phones:
+        return Outcome(None, left, right)
+    if a.phones & b.phones:
+        return Outcome(0, left, right)
+    close = any(
+        len(x) == len(y) and OSA.distance(x, y) == 1 for x, y in product(a.phones, b.phones)
+    )
+    return Outcome(1 if close else 2, left, right)
+
+
+def _best_places(a: Person, b: Person, part: Callable[[Place], str]) -> Outcome:
+    """The best level over every pair of the two persons' addresses, for one address part."""
+    values_a = [part(place) for place in a.places if part(place)]
+    values_b = [part(place) for place in b.places if part(place)]
+    left, right = "; ".join(values_a), "; ".join(values_b)
+    if not values_a or not values_b:
+        return Outcome(None, left, right)
+    return Outcome(
+        min(_place_level(part, x, y) for x, y in product(values_a, values_b)), left, right
+    )
+
+
+def _place_level(part: Callable[[Place], str], x: str, y: str) -> int:
+    if x == y:
+        return 0
+    if part is _street:
+        ratio = token_set_ratio(x, y)
+        return 1 if ratio >= 90 else 2
+    if part is _postcode:
+        return 1 if len(x) == len(y) and OSA.distance(x, y) == 1 else 2
+    return 1 if JaroWinkler.similarity(x, y) >= 0.92 else 2
+
+
+def _street(place: Place) -> str:
+    return place.street
+
+
+def _city(place: Place) -> str:
+    return place.city
+
+
+def _postcode(place: Place) -> str:
+    return place.postcode
+
+
+def _identifier(a: Person, b: Person) -> Outcome:
+    """Unique custom fields (a national id, a member number): compared field by field."""
+    left, right = ", ".join(sorted(a.identifiers)), ", ".join(sorted(b.identifiers))
+    fields_a = {key.partition(":")[0]: key for key in a.identifiers}
+    fields_b = {key.partition(":")[0]: key for key in b.identifiers}
+    common = fields_a.keys() & fields_b.keys()
+    if not common:
+        return Outcome(None, left, right)
+    if any(fields_a[name] == fields_b[name] for name in common):
+        return Outcome(0, left, right)
+    # One character wrong or two swapped: the usual typing slips.
+    near = any(OSA.distance(fields_a[name], fields_b[name]) == 1 for name in common)
+    return Outcome(1 if near else 2, left, right)
+
+
+def _gender(a: Person, b: Person) -> Outcome:
+    if not a.gender or not b.gender:
+        return Outcome(None, a.gender, b.gender)
+    return Outcome(0 if a.gender == b.gender else 1, a.gender, b.gender)
+
+
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison(
+        "name",
+        ("exact", "compatible", "strong", "close", "weak", "different"),
+        (
+            _("Names agree (after spelling and title normalisation)"),
+            _("One name is a shorter form of the other (initials, sound-alike spelling)"),
+            _("Names nearly agree"),
+            _("Names are close"),
+            _("Names are somewhat alike"),
+            _("Names differ"),
+        ),
+        _name,
+    ),
+    Comparison(
+        "birth_date",
+        ("exact", "swapped", "near", "different"),
+        (
+            _("Same birth date"),
+            _("Birth dates agree with day and month swapped"),
+            _("Birth dates differ in one part"),
+            _("Different birth dates"),
+        ),
+        _birth_date,
+    ),
+    Comparison(
+        "email",
+        ("exact", "close", "different"),
+        (
+            _("A shared email address"),
+            _("Email addresses with the same or a similar name part"),
+            _("Different email addresses"),
+        ),
+        _email,
+    ),
+    Comparison(
+        "phone",
+        ("exact", "close", "different"),
+        (
+            _("A shared phone number"),
+            _("Phone numbers one digit or one swap apart"),
+            _("Different phone numbers"),
+        ),
+        _phone,
+    ),
+    Comparison(
+        "street",
+        ("exact", "close", "different"),
+        (_("Same street address"), _("Similar street addresses"), _("Different streets")),
+        lambda a, b: _best_places(a, b, _street),
+    ),
+    Comparison(
+        "city",
+        ("exact", "close", "different"),
+        (_("Same city"), _("Similar city names"), _("Different cities")),
+        lambda a, b: _best_places(a, b, _city),
+    ),
+    Comparison(
+        "postcode",
+        ("exact", "near", "different"),
+        (_("Same postcode"), _("Postcodes one digit or one swap apart"), _("Different postcodes")),
+        lambda a, b: _best_places(a, b, _postcode),
+    ),
+    Comparison(
+        "identifier",
+        ("exact", "near", "different"),
+        (
+            _("The same identifying number"),
+            _("Identifying numbers one character or one swap apart"),
+            _("Different identifying numbers"),
+        ),
+        _identifier,
+    ),
+    Comparison(
+        "gender",
+        ("same", "different"),
+        (_("Same gender"), _("Different genders")),
+        _gender,
+    ),
+)
+
+
+def compare(a: Person, b: Person) -> tuple[Outcome, ...]:
+    """Every comparison's outcome for one pair, in :data:`COMPARISONS` order."""
+    return tuple(comparison.compare(a, b) for comparison in COMPARISONS)

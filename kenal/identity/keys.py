@@ -1,0 +1,84 @@
+"""Blocking: the keys under which persons are compared, kept per customer in ``MatchKey``.
+
+Only persons sharing a key are ever scored, so matching one record reads a handful of
+index rows whatever the size of the database. Each key pairs a name code with a second
+fact, so the common names of a country do not make huge blocks; birth dates are keyed
+with day and month in order of size, so a swapped date still meets its twin.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import combinations
+
+from django.db import transaction
+
+from kenal.identity.models import MatchKey
+from kenal.identity.names import name_code
+from kenal.identity.people import Person, load_people
+
+__all__ = ["MAX_BLOCK", "blocking_keys", "candidates", "refresh"]
+
+# A key shared by more customers than this is too common to say anything: it is skipped.
+MAX_BLOCK = 200
+CHUNK = 2_000
+
+
+def blocking_keys(person: Person) -> set[str]:
+    codes = sorted({name_code(token) for token in person.names if len(token) > 1})
+    keys: set[str] = set()
+    born = ""
+    if person.birth_date is not None:
+        day = person.birth_date
+        low, high = sorted((day.month, day.day))
+        born = f"{day.year}{low:02}{high:02}"
+    postcodes = sorted({place.postcode for place in person.places if place.postcode})
+    for code in codes:
+        if born:
+            keys.add(f"nd:{code}|{born}")
+        keys.update(f"np:{code}|{postcode}" for postcode in postcodes)
+    keys.update(f"nn:{a}|{b}" for a, b in combinations(codes[:4], 2))
+    if born:
+        keys.update(f"dp:{born}|{postcode}" for postcode in postcodes)
+    for email in person.emails:
+        local = email.partition("@")[0]
+        if len(local) > 5:
+            keys.add(f"el:{local}")
+    return {key[:120] for key in keys}
+
+
+def refresh(customer_ids: Iterable[int]) -> None:
+    """Rewrite the keys of these customers from their current values (merged ones get none)."""
+    ids = sorted(set(customer_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        people = load_people(chunk)
+        with transaction.atomic():
+            MatchKey.objects.filter(customer_id__in=chunk).delete()
+            MatchKey.objects.bulk_create(
+                (
+                    MatchKey(customer_id=pk, key=key)
+                    for pk, person in people.items()
+                    for key in sorted(blocking_keys(person))
+                ),
+                batch_size=5_000,
+            )
+
+
+def candidates(people: Sequence[Person]) -> list[set[int]]:
+    """For each person, the customers sharing one of its keys (over-common keys skipped)."""
+    wanted = [blocking_keys(person) for person in people]
+    every = sorted(set().union(*wanted)) if wanted else []
+    members: dict[str, list[int]] = {}
+    for start in range(0, len(every), CHUNK):
+        rows = MatchKey.objects.filter(key__in=every[start : start + CHUNK]).values_list(
+            "key", "customer_id"
+        )
+        for key, customer_id in rows.order_by():
+            members.setdefault(key, []).append(customer_id)
+    sizes = Counter({key: len(ids) for key, ids in members.items()})
+    return [
+        {pk for key in keys if sizes[key] <= MAX_BLOCK for pk in members.get(key, ())}
+        for keys in wanted
+    ]
