@@ -18,10 +18,12 @@ from kenal.identity.models import MatchKey
 from kenal.identity.names import name_code
 from kenal.identity.people import Person, load_people
 
-__all__ = ["MAX_BLOCK", "blocking_keys", "candidates", "refresh"]
+__all__ = ["MAX_BLOCK", "MAX_CANDIDATES", "blocking_keys", "candidates", "refresh"]
 
 # A key shared by more customers than this is too common to say anything: it is skipped.
 MAX_BLOCK = 200
+# Customers scored per record at most: those sharing the most keys with it.
+MAX_CANDIDATES = 60
 CHUNK = 2_000
 
 
@@ -67,7 +69,8 @@ def refresh(customer_ids: Iterable[int]) -> None:
 
 
 def candidates(people: Sequence[Person]) -> list[set[int]]:
-    """For each person, the customers sharing one of its keys (over-common keys skipped)."""
+    """For each person, the customers sharing its keys, those sharing most first and at most
+    MAX_CANDIDATES of them (over-common keys skipped)."""
     wanted = [blocking_keys(person) for person in people]
     every = sorted(set().union(*wanted)) if wanted else []
     members: dict[str, list[int]] = {}
@@ -77,8 +80,9 @@ def candidates(people: Sequence[Person]) -> list[set[int]]:
         )
         for key, customer_id in rows.order_by():
             members.setdefault(key, []).append(customer_id)
-    sizes = Counter({key: len(ids) for key, ids in members.items()})
-    return [
-        {pk for key in keys if sizes[key] <= MAX_BLOCK for pk in members.get(key, ())}
-        for keys in wanted
-    ]
+    found: list[set[int]] = []
+    for keys in wanted:
+        blocks = [members.get(key, []) for key in keys]
+        shared = Counter(pk for block in blocks if len(block) <= MAX_BLOCK for pk in block)
+        found.append({pk for pk, _count in shared.most_common(MAX_CANDIDATES)})
+    return found
