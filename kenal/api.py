@@ -34,6 +34,7 @@ from kenal.accounts.services import ApiKeyRefused, authenticate_api_key
 from kenal.customers.api import router as customers_router
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid
+from kenal.identity.api import router as identity_router
 
 __all__ = ["api"]
 
@@ -139,6 +140,8 @@ def _expected(message: str) -> str:
     """Pydantic's message as what is expected: "Input should be a valid list" → "a valid list"."""
     if message == "Field required":
         return _("a value: the field is required")
+    if message == "Extra inputs are not permitted":
+        return _("no such field: only the fields the API documents are accepted")
     return message.removeprefix("Input should be ")
 
 
@@ -153,6 +156,7 @@ api = KenalAPI(
     auth=[BearerKey(), HeaderKey(), StaffSession()],
 )
 api.add_router("/customers", customers_router, tags=["customers"])
+api.add_router("", identity_router, tags=["duplicates and merges"])
 
 
 def _error(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

@@ -19,6 +19,7 @@ from django.utils import translation
 
 from kenal.accounts.models import Role, User
 from kenal.accounts.services import create_user
+from kenal.identity import frequency
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -31,6 +32,13 @@ def _english() -> Iterator[None]:
     """Each test starts in English: a request in Indonesian leaves its language active."""
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_names() -> Iterator[None]:
+    """Matching remembers which name words are common; each test's database starts empty."""
+    yield
+    frequency.forget()
 
 
 @pytest.fixture

@@ -45,12 +45,14 @@ def _name(a: Person, b: Person) -> Outcome:
     agreement = name_similarity(a.names, b.names)
     score = agreement.score
     aligned = max(len(a.names), len(b.names)) - agreement.unmatched
-    typos = agreement.fuzzy_tokens - agreement.initial_tokens
     if score >= 0.99 and not agreement.unmatched:
         level = 0
-    elif aligned == min(len(a.names), len(b.names)) and not typos:
+    elif aligned == min(len(a.names), len(b.names)) and all(
+        _typo(x, y, a, b) for x, y in agreement.fuzzy_pairs
+    ):
         # Every word of the shorter name is in the longer one, as written, by sound (old
-        # spelling, j/y) or as an initial: a shorter form of the name, not another name.
+        # spelling, j/y), as an initial or with a typo (a word nobody else has): a form of
+        # the same name, not another name a letter away (Rina, Rini).
         level = 1
     elif score >= 0.93:
         level = 2
@@ -61,6 +63,14 @@ def _name(a: Person, b: Person) -> Outcome:
     else:
         level = 5
     return Outcome(level, left, right)
+
+
+def _typo(x: str, y: str, a: Person, b: Person) -> bool:
+    """A slip of the keys rather than another name: a letter or two apart (two only in long
+    words), and not two words that are both names (Rina, Rini)."""
+    slips = OSA.distance(x, y)
+    small = slips <= 1 or (slips == 2 and min(len(x), len(y)) >= 7)
+    return small and not (x in a.common_names and y in b.common_names)
 
 
 def _birth_date(a: Person, b: Person) -> Outcome:
@@ -174,7 +184,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         ("exact", "compatible", "strong", "close", "weak", "different"),
         (
             _("Names agree (after spelling and title normalisation)"),
-            _("One name is a shorter form of the other (initials, sound-alike spelling)"),
+            _("One name is a form of the other (initials, spelling, a typo)"),
             _("Names nearly agree"),
             _("Names are close"),
             _("Names are somewhat alike"),

@@ -1,25 +1,30 @@
-"""Batch deduplication of the whole database, in this process (``kenal dedupe``).
+"""Batch deduplication of the whole database (``kenal dedupe``).
 
 The same blocking keys, comparisons, weights and rules as matching one record, applied to
-every pair of customers that share a key. Pairs above the merge bar are clustered and
-merged into each cluster's oldest customer; pairs in between go to the review queue.
-Pairs a person once judged "not the same person" are never merged nor proposed again.
+every pair of customers that share a key. An engine finds and scores the pairs: this process
+by default, Spark for a database one machine cannot score in time
+(:mod:`kenal.identity.distributed`). What follows does not depend on the engine: pairs above
+the merge bar are clustered and merged into each cluster's oldest customer; pairs in between
+go to the review queue. Pairs a person once judged "not the same person" are never merged nor
+proposed again.
 """
 
 from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
-from kenal.customers.models import Customer
+from kenal.customers.models import Customer, NameToken
+from kenal.identity import frequency, training, weights
 from kenal.identity import keys as blocking
-from kenal.identity import training, weights
 from kenal.identity.comparisons import compare
 from kenal.identity.merging import merge_customers
 from kenal.identity.models import CandidatePair
@@ -28,7 +33,7 @@ from kenal.identity.rules import Verdict, conflicts, shared_contacts, verdict
 from kenal.identity.services import Match, Resolution, record_outcomes
 from kenal.identity.weights import Scored, Weights
 
-__all__ = ["DedupeReport", "Proposal", "blocked_pairs", "dedupe"]
+__all__ = ["DedupeReport", "Engine", "InProcess", "Proposal", "blocked_pairs", "dedupe", "propose"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,54 @@ class DedupeReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+class Engine(Protocol):
+    """Where the pairs sharing a blocking key are found and scored."""
+
+    def block(self, people: Mapping[int, Person]) -> int:
+        """Find the pairs of these customers that share a blocking key; how many there are."""
+        ...
+
+    def pairs(self) -> Sequence[tuple[int, int]]:
+        """Every pair found, in order (training learns from them)."""
+        ...
+
+    def proposals(self, model: Weights) -> Iterable[Proposal]:
+        """What :func:`propose` makes of each pair found, where it makes something."""
+        ...
+
+
+class InProcess:
+    """Blocking and scoring in this process: the default engine."""
+
+    def __init__(self) -> None:
+        self._people: Mapping[int, Person] = {}
+        self._pairs: list[tuple[int, int]] = []
+
+    def block(self, people: Mapping[int, Person]) -> int:
+        self._people = people
+        self._pairs = blocked_pairs(people)
+        return len(self._pairs)
+
+    def pairs(self) -> Sequence[tuple[int, int]]:
+        return self._pairs
+
+    def proposals(self, model: Weights) -> Iterable[Proposal]:
+        people = self._people
+        for left, right in self._pairs:
+            if found := propose(left, right, people[left], people[right], model):
+                yield found
+
+
+def propose(left: int, right: int, a: Person, b: Person, model: Weights) -> Proposal | None:
+    """What one pair leads to: a merge, a review, a household (a new-customer verdict with
+    contact details the two share, kept as a relationship), or nothing (None)."""
+    scored = model.score(compare(a, b))
+    found = verdict(scored, model)
+    if found is Verdict.NEW and not (conflicts(scored) and shared_contacts(scored)):
+        return None
+    return Proposal(found, left, right, scored)
+
+
 def dedupe(
     *,
     dry_run: bool = False,
@@ -59,46 +112,50 @@ def dedupe(
     actor: User | None = None,
     report: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,
+    engine: Engine | None = None,
 ) -> DedupeReport:
+    engine = engine or InProcess()
     result = DedupeReport()
     clock = _Clock(result)
     ids = list(
         Customer.objects.filter(merged_into=None).order_by("id").values_list("id", flat=True)
     )
+    frequency.remember_common(_common_name_words())
     people = load_people(ids)
     result.customers = len(people)
     clock.lap("load")
     progress(_("%(count)s customers loaded") % {"count": len(people)})
-    pairs = blocked_pairs(people)
+    result.pairs_compared = engine.block(people)
     clock.lap("block")
     model = weights.active()
     if merge_above is not None or review_above is not None:
         model = weights.with_thresholds(model, merge=merge_above, review=review_above)
         if not dry_run:
             weights.save(model, note=_("Thresholds set by kenal dedupe"), actor=actor)
-    if train and pairs:
-        model = training.train(people, pairs, model)
+    if train and result.pairs_compared:
+        model = training.train(people, engine.pairs(), model)
         result.trained = True
         if not dry_run:
             weights.save(
-                model, trained_on=len(pairs), note=_("Trained by kenal dedupe"), actor=actor
+                model,
+                trained_on=result.pairs_compared,
+                note=_("Trained by kenal dedupe"),
+                actor=actor,
             )
         clock.lap("train")
     distinct = _judged_distinct()
     households: list[tuple[int, Resolution]] = []
-    for left, right in pairs:
-        scored = model.score(compare(people[left], people[right]))
-        found = verdict(scored, model)
-        result.pairs_compared += 1
-        if (left, right) in distinct:
+    for proposal in engine.proposals(model):
+        if (proposal.left, proposal.right) in distinct:
             continue
-        if found is Verdict.MERGE:
-            result.merges.append(Proposal(found, left, right, scored))
-        elif found is Verdict.REVIEW:
-            result.reviews.append(Proposal(found, left, right, scored))
-        elif conflicts(scored) and (shared := shared_contacts(scored)):
-            related = tuple((right, kind, value) for kind, value in shared)
-            households.append((left, Resolution(None, (), related)))
+        if proposal.verdict is Verdict.MERGE:
+            result.merges.append(proposal)
+        elif proposal.verdict is Verdict.REVIEW:
+            result.reviews.append(proposal)
+        else:
+            shared = shared_contacts(proposal.scored)
+            related = tuple((proposal.right, kind, value) for kind, value in shared)
+            households.append((proposal.left, Resolution(None, (), related)))
     result.households = len(households)
     clock.lap("score")
     clusters, refused = _clusters(result.merges, people, model)
@@ -134,6 +191,16 @@ def blocked_pairs(people: Mapping[int, Person]) -> list[tuple[int, int]]:
             for index, left in enumerate(members):
                 pairs.update((left, right) for right in members[index + 1 :])
     return sorted(pairs)
+
+
+def _common_name_words() -> Iterable[str]:
+    """Every name word more than a few customers have, in one query instead of one per word."""
+    rows = (
+        NameToken.objects.values("token")
+        .annotate(holders=Count("customer_id"))
+        .filter(holders__gt=frequency.RARE)
+    )
+    return rows.values_list("token", flat=True).iterator(chunk_size=10_000)
 
 
 def _judged_distinct() -> set[tuple[int, int]]:

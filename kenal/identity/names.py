@@ -8,11 +8,12 @@ Indonesian names have no fixed given/family structure and mononyms are common.
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
@@ -84,6 +85,8 @@ class NameAgreement:
     initial_tokens: int  # of those, matched as an initial ("S." for "Santoso")
     unmatched: int  # tokens of the longer name left without a partner
     same_order: bool  # aligned tokens appear in the same order on both sides
+    # The token pairs matched by Jaro-Winkler alone: a typo, or two different names.
+    fuzzy_pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
     aligned: list[tuple[int, int]] = []
     counts = [0, 0, 0, 0]
     total = 0.0
+    fuzzy: list[tuple[str, str]] = []
     for score, kind, i, j in candidates:
         if i not in used_left and j not in used_right:
             used_left.add(i)
@@ -205,6 +209,8 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
             aligned.append((i, j))
             counts[kind] += 1
             total += score
+            if kind == _FUZZY:
+                fuzzy.append((left[i], right[j]))
     right_order = [j for _, j in sorted(aligned)]
     coverage = (shorter / longer) ** COVERAGE_EXPONENT
     return NameAgreement(
@@ -215,4 +221,31 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
         initial_tokens=counts[_INITIAL],
         unmatched=longer - len(aligned),
         same_order=right_order == sorted(right_order),
+        fuzzy_pairs=tuple(fuzzy),
     )
+
+
+# Faker's locales whose name lists count as known names.
+LEXICON_LOCALES = ("id_ID", "en_US", "en_GB", "en_IE", "en_NZ")
+_NAME_LISTS = (
+    "first_names",
+    "first_names_male",
+    "first_names_female",
+    "last_names",
+    "last_names_male",
+    "last_names_female",
+)
+
+
+@cache
+def known_names() -> frozenset[str]:
+    """Words that are people's names (Faker's lists for Indonesia and English-speaking
+    countries), as canonical tokens: a small shop's customers alone cannot tell a name a
+    letter away from another (Rina, Rini) from a typo."""
+    words: set[str] = set()
+    for locale in LEXICON_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute in _NAME_LISTS:
+            for name in getattr(provider, attribute, ()):
+                words.update(name_tokens(name))
+    return frozenset(words)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from kenal.customers.models import (
@@ -16,9 +16,9 @@ from kenal.customers.models import (
     CustomerPhone,
     CustomFieldValue,
 )
-from kenal.identity import names
+from kenal.identity import frequency, names
 
-__all__ = ["Person", "Place", "load_people", "street_key"]
+__all__ = ["Person", "Place", "load_people", "mark_common", "street_key"]
 
 # Large IN lists are split so no query passes SQLite's 32,766-parameter limit.
 CHUNK = 5_000
@@ -75,6 +75,8 @@ class Person:
     places: tuple[Place, ...] = ()
     # Values of unique custom fields (a national id, a member number) as "<field id>:<value>".
     identifiers: frozenset[str] = field(default_factory=frozenset)
+    # Words of ``names`` that are names in their own right, not typos (see mark_common).
+    common_names: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def of(
@@ -89,8 +91,11 @@ class Person:
         identifiers: Iterable[str] = (),
     ) -> Person:
         """A person from cleaned values; ``places`` are (street, city, postcode) as stored."""
+        tokens = names.name_tokens(full_name)
+        known = names.known_names()
         return cls(
-            names=names.name_tokens(full_name),
+            names=tokens,
+            common_names=frozenset(token for token in tokens if token in known),
             birth_date=birth_date,
             gender=gender,
             emails=frozenset(email.lower() for email in emails),
@@ -109,8 +114,18 @@ def load_people(customer_ids: Iterable[int]) -> dict[int, Person]:
     wanted = sorted(set(customer_ids))
     people: dict[int, Person] = {}
     for start in range(0, len(wanted), CHUNK):
-        people.update(_load_chunk(wanted[start : start + CHUNK]))
+        chunk = _load_chunk(wanted[start : start + CHUNK])
+        people.update(zip(chunk, mark_common(list(chunk.values())), strict=True))
     return people
+
+
+def mark_common(people: Sequence[Person]) -> list[Person]:
+    """The persons with ``common_names`` completed from the customers' own names."""
+    found = frequency.common(token for person in people for token in person.names)
+    return [
+        replace(person, common_names=person.common_names | found.intersection(person.names))
+        for person in people
+    ]
 
 
 def _load_chunk(ids: list[int]) -> dict[int, Person]:

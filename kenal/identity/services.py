@@ -33,7 +33,7 @@ from kenal.customers.services import (
 from kenal.identity import keys as blocking
 from kenal.identity.comparisons import compare
 from kenal.identity.models import CandidatePair, Relationship
-from kenal.identity.people import Person, load_people
+from kenal.identity.people import Person, load_people, mark_common
 from kenal.identity.rules import Verdict, accepts_key, conflicts, shared_contacts, verdict
 from kenal.identity.weights import Scored, Weights, active
 
@@ -150,7 +150,7 @@ def resolve_batch(batch: Sequence[MatchKeys], weights: Weights | None = None) ->
     by_identifier = _by_identifier({key for keys in batch for key in keys.identifiers})
     by_email = _by_email({email for keys in batch for email in keys.emails})
     by_phone = _by_phone({phone for keys in batch for phone in keys.phones})
-    persons = [keys.person() for keys in batch]
+    persons = mark_common([keys.person() for keys in batch])
     blocks = blocking.candidates(persons)
     known = load_people(
         set().union(*blocks, by_email.values(), by_phone.values()) if batch else set()

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,33 +24,22 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kenal.accounts.models import Role, User
 from kenal.activity.models import Order
 from kenal.customers.models import Customer, Note, SourceRecord
 from kenal.identity import review
 from kenal.identity.forms import MergeForm, PickCustomersForm
 from kenal.identity.merging import MergeError, merge_customers, unmerge
 from kenal.identity.models import CandidatePair, Merge
+from kenal.identity.permissions import VIEW_PERMISSION, may_decide
 from kenal.privacy.models import ConsentRecord
 from kenal.web.requests import staff_user
 
-# Seeing possible duplicates is part of keeping customer records right.
-VIEW_PERMISSION = "customers.change_customer"
-# A merge moves one customer's whole history onto another: only these roles decide.
-DECIDING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 SECTION = "duplicates"  # the navigation item the pages belong to
 PER_PAGE = 50
 REASONS_SHOWN = 3
 
 View = Callable[..., HttpResponse]
 M = TypeVar("M", bound=Model)
-
-
-def may_decide(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Whether ``user`` may merge customers, undo merges and tell two people apart."""
-    if not isinstance(user, User) or not user.is_active:
-        return False
-    return user.is_superuser or (user.role in DECIDING_ROLES and user.has_perm(VIEW_PERMISSION))
 
 
 def deciders_only(view: View) -> View:

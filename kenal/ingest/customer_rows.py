@@ -46,7 +46,7 @@ from kenal.customers.services import (
 from kenal.identity import keys as blocking
 from kenal.identity import weights
 from kenal.identity.comparisons import compare
-from kenal.identity.people import Person
+from kenal.identity.people import Person, mark_common
 from kenal.identity.rules import Verdict, accepts_key, verdict
 from kenal.identity.services import (
     Match,
@@ -282,7 +282,7 @@ class CustomerRowWriter:
             if entry.clean is not None
         ]
         resolutions = resolve_batch(batch, self.weights)
-        persons = [keys.person() for keys in batch]
+        persons = mark_common([keys.person() for keys in batch])
         stored_owners = unique_owners(
             key[2:] for entry in entries for key in entry.keys if key.startswith("u:")
         )

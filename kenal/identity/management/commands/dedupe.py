@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kenal.identity.dedupe import dedupe
+from kenal.identity.dedupe import Engine, dedupe
 
 
 class Command(BaseCommand):
@@ -43,19 +44,37 @@ class Command(BaseCommand):
             default=None,
             help="Propose for review above this probability (e.g. 0.8); saved unless --dry-run.",
         )
+        parser.add_argument(
+            "--engine",
+            choices=("local", "spark"),
+            default="local",
+            help="Where pairs are found and scored: in this process (local), or on Spark "
+            "(spark: needs pyspark and Java 17) for a database one machine cannot score in time.",
+        )
+        parser.add_argument(
+            "--spark-master",
+            default="local[2]",
+            help="Spark master URL for --engine spark: local[N] uses N cores of this machine; "
+            "spark://HOST:7077, yarn or k8s://… a cluster (default: local[2]).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            result = dedupe(
-                dry_run=options["dry_run"],
-                train=options["train"],
-                merge_above=options["merge_above"],
-                review_above=options["review_above"],
-                report=options["report"],
-                progress=lambda message: self.stderr.write(message),
-            )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
+        with ExitStack() as stack:
+            engine = None
+            if options["engine"] == "spark":
+                engine = stack.enter_context(_spark(options["spark_master"]))
+            try:
+                result = dedupe(
+                    dry_run=options["dry_run"],
+                    train=options["train"],
+                    merge_above=options["merge_above"],
+                    review_above=options["review_above"],
+                    report=options["report"],
+                    progress=lambda message: self.stderr.write(message),
+                    engine=engine,
+                )
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
         verb = "would merge" if options["dry_run"] else "merged"
         self.stdout.write(
             f"{result.customers} customers, {result.pairs_compared} pairs compared"
@@ -68,3 +87,14 @@ class Command(BaseCommand):
         )
         if options["report"]:
             self.stdout.write(f"Report: {options['report']}")
+
+
+def _spark(master: str) -> AbstractContextManager[Engine]:
+    # pyspark is an optional dependency: imported only when asked for, with a clear message.
+    try:
+        from kenal.identity.distributed import java_available, spark_engine
+    except ImportError as exc:
+        raise CommandError("--engine spark needs pyspark: pip install 'pyspark>=4.0'") from exc
+    if not java_available():
+        raise CommandError("--engine spark needs Java 17 or later (java on PATH, or JAVA_HOME)")
+    return spark_engine(master)
