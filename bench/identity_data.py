@@ -55,8 +55,9 @@ FEBRL_MAPPING = {
     "postcode": "postcode",
     "state": "province",
     "date_of_birth": "birth_date",
-    # An identity number no customer file has: left out, so no matcher can lean on it.
-    "soc_sec_id": "",
+    # The person's identity number (as a national id, e.g. NIK): a unique custom field in
+    # Kenal, an identifier comparison in Splink. Both matchers get it.
+    "soc_sec_id": "custom.soc_sec_id",
 }
 
 

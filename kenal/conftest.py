@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import translation
 
 from kenal.accounts.models import Role, User
-from kenal.accounts.services import create_user
+from kenal.accounts.services import create_api_key, create_user
 from kenal.identity import frequency
 
 if TYPE_CHECKING:
@@ -49,6 +49,17 @@ def make_user(db: None) -> Callable[..., User]:
         return create_user(username=username, email=email, role=role, password=PASSWORD)
 
     return make
+
+
+@pytest.fixture
+def key_for(make_user: Callable[..., User]) -> Callable[[str], str]:
+    """A new API key acting as a new user with ``role``."""
+
+    def create(role: str) -> str:
+        user = make_user(f"{role}-api", role)
+        return create_api_key(f"{role} integration", user)[1]
+
+    return create
 
 
 @pytest.fixture

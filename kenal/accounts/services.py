@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.apps import apps
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
@@ -44,6 +45,11 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     ),
     Role.VIEWER: ("customers.view_", "activity.view_"),
 }
+
+
+# The roles that manage what shapes every customer record (custom fields, survivorship rules)
+# and decide merges; the permission groups alone do not say this.
+MANAGING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 class UserError(ValueError):
@@ -101,6 +107,16 @@ def apply_role(user: User, role: Role) -> None:
     user.is_staff = role in (Role.ADMIN, Role.MANAGER)
     user.save()
     user.groups.set(Group.objects.filter(name=role.value))
+
+
+def manages(user: AbstractBaseUser | AnonymousUser, *permissions: str) -> bool:
+    """Whether ``user`` is active and a superuser, or active in one of the
+    :data:`MANAGING_ROLES` and holding ``permissions``."""
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    return user.is_superuser or (
+        user.role in MANAGING_ROLES and all(user.has_perm(permission) for permission in permissions)
+    )
 
 
 def check_permissions(user: User, permissions: Iterable[str]) -> None:

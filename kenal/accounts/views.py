@@ -5,13 +5,10 @@ The views only shape requests and responses: every rule is in :mod:`kenal.accoun
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
@@ -21,23 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kenal.accounts.models import ApiKey, User
 from kenal.accounts.services import ApiKeyError, create_api_key, revoke_api_key
-from kenal.web.requests import staff_user
+from kenal.web.requests import only_for, staff_user
 
 SECTION = "api_keys"  # the navigation entry the pages belong to
 
-View = Callable[..., HttpResponse]
+
+def _is_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return isinstance(user, User) and user.is_superuser
 
 
-def admins_only(view: View) -> View:
-    """A key can act as any staff member, so only administrators (superusers) manage keys."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not staff_user(request).is_superuser:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return checked
+# A key can act as any staff member, so only administrators (superusers) manage keys.
+admins_only = only_for(_is_admin)
 
 
 class ApiKeyForm(forms.Form):

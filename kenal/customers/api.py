@@ -8,12 +8,11 @@ creates a duplicate of a customer it can recognise.
 
 from __future__ import annotations
 
-import binascii
 import json
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -70,34 +69,43 @@ class MergedOut(Schema):
     merged_into: int
 
 
+MergedInto = Annotated[int | None, Field(description="Set when merged into another customer.")]
+NextCursor = Annotated[str | None, Field(description="Pass as `cursor` for the next page.")]
+
+
 # Input models are plain pydantic models: ninja's Schema reads only declared fields, and
 # unknown ones must reach the services to be refused by name.
 
 
-class EmailIn(BaseModel):
+class _TextOrObject(BaseModel):
+    """A contact row sent as the text of ``text_field`` alone, or as an object."""
+
+    text_field: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {cls.text_field: value} if isinstance(value, str) else value
+
+
+class EmailIn(_TextOrObject):
     """An email address, or an object with its flags."""
+
+    text_field = "email"
 
     email: str
     is_primary: bool = False
     is_verified: bool = False
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        return {"email": value} if isinstance(value, str) else value
 
-
-class PhoneIn(BaseModel):
+class PhoneIn(_TextOrObject):
     """A phone number in any format (stored in E.164), or an object with its flags."""
+
+    text_field = "number"
 
     number: str
     is_primary: bool = False
     is_verified: bool = False
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: Any) -> Any:
-        return {"number": value} if isinstance(value, str) else value
 
 
 class AddressIn(BaseModel):
@@ -178,7 +186,10 @@ class AddressOut(Schema):
     is_primary: bool
 
 
-class CustomerOut(Schema):
+class CustomerValues(Schema):
+    """A customer's own values, one per field, and their contact rows: the part of a customer
+    that every answer showing one in full has (here and in :mod:`kenal.identity.api`)."""
+
     id: int
     full_name: str
     given_name: str
@@ -193,20 +204,48 @@ class CustomerOut(Schema):
     preferred_language: str
     preferred_channel: str
     lifecycle_stage: str
-    owner: str | None
+    owner: str | None = Field(description="Username of the staff member in charge.")
     emails: list[EmailOut]
     phones: list[PhoneOut]
     addresses: list[AddressOut]
+
+    @classmethod
+    def of(cls, customer: Customer, **more: Any) -> Self:
+        """The schema for ``customer``, with ``more``: the fields a subclass adds."""
+        return cls(
+            id=customer.pk,
+            full_name=customer.full_name,
+            given_name=customer.given_name,
+            family_name=customer.family_name,
+            gender=customer.gender,
+            birth_date=customer.birth_date,
+            company=customer.company,
+            job_title=customer.job_title,
+            income_band=customer.income_band,
+            marital_status=customer.marital_status,
+            education=customer.education,
+            preferred_language=customer.preferred_language,
+            preferred_channel=customer.preferred_channel,
+            lifecycle_stage=customer.lifecycle_stage,
+            owner=customer.owner.username if customer.owner else None,
+            emails=[EmailOut.model_validate(row) for row in customer.emails.all()],
+            phones=[PhoneOut.model_validate(row) for row in customer.phones.all()],
+            addresses=[AddressOut.model_validate(row) for row in customer.addresses.all()],
+            **more,
+        )
+
+
+class CustomerOut(CustomerValues):
     tags: list[str]
     custom: dict[str, str] = Field(description="Custom field values by key, as text.")
-    merged_into: int | None = Field(description="Set when merged into another customer.")
+    merged_into: MergedInto
     created_at: datetime
     updated_at: datetime
 
 
 class CustomerPage(Schema):
     items: list[CustomerOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    next_cursor: NextCursor
 
 
 class ResolvedOut(Schema):
@@ -257,11 +296,11 @@ class CustomerFilters(PageParams):
 @router.get("", response={200: CustomerPage, **ERRORS}, summary="List customers")
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> CustomerPage:
     """Customers in the order they were created, a page at a time; merged ones are left out."""
-    _acting_user(request, VIEW)
+    acting_user(request, VIEW)
     query = CustomerQuery(text=filters.q, lifecycle_stage=filters.stage, tag=filters.tag)
     # A merged customer lives on in its survivor; its row stays only so the merge can be undone.
     customers = _with_details(find_customers(query).filter(merged_into=None))
-    items, next_cursor = _page(customers, filters.cursor, filters.limit, newest_first=False)
+    items, next_cursor = page_by_id(customers, filters.cursor, filters.limit, newest_first=False)
     fields = _custom_fields()
     return CustomerPage(
         items=[_customer_out(customer, fields) for customer in items], next_cursor=next_cursor
@@ -273,7 +312,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Resolve
     """Add a customer's values: to the customer they belong to if identity matching finds one
     (200, ``matched``), else to a new customer (201, ``created`` or ``review``)."""
     # A match updates an existing customer, so adding takes the right to change too.
-    user = _acting_user(request, ADD, CHANGE)
+    user = acting_user(request, ADD, CHANGE)
     resolved = identity.resolve(_received(request), payload.origin(user))
     out = ResolvedOut(
         decision=resolved.decision,
@@ -295,7 +334,7 @@ def get_customer(
 ) -> CustomerOut | Status[MergedOut]:
     """A merged customer answers 307 with the survivor's address in ``Location``
     (temporary: the merge can be undone)."""
-    _acting_user(request, VIEW)
+    acting_user(request, VIEW)
     customer = _customer(customer_id)
     if customer.merged_into_id is not None:
         return _redirect_to_survivor(customer, response, "customer")
@@ -312,7 +351,7 @@ def patch_customer(
 ) -> CustomerOut | Status[MergedOut]:
     """Change the fields sent. A merged customer is refused (409) rather than redirected, so
     the caller decides whether the change belongs to the survivor."""
-    user = _acting_user(request, CHANGE)
+    user = acting_user(request, CHANGE)
     customer = _customer(customer_id)
     if customer.merged_into_id is not None:
         return Status(409, _merged(customer))
@@ -335,12 +374,12 @@ def list_source_records(
     response: HttpResponse,
 ) -> SourceRecordPage | Status[MergedOut]:
     """The values received for the customer exactly as sent, newest first."""
-    _acting_user(request, VIEW_RECORDS)
+    acting_user(request, VIEW_RECORDS)
     customer = _customer(customer_id)
     if customer.merged_into_id is not None:
         return _redirect_to_survivor(customer, response, "customer_source_records")
     records = SourceRecord.objects.filter(customer=customer).select_related("received_by")
-    items, next_cursor = _page(records, params.cursor, params.limit, newest_first=True)
+    items, next_cursor = page_by_id(records, params.cursor, params.limit, newest_first=True)
     return SourceRecordPage(
         items=[_source_record_out(record) for record in items], next_cursor=next_cursor
     )
@@ -349,7 +388,7 @@ def list_source_records(
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _acting_user(request: HttpRequest, *permissions: str) -> User:
+def acting_user(request: HttpRequest, *permissions: str) -> User:
     """The staff member the request acts as, once they hold ``permissions``."""
     user = getattr(request, "auth", None)
     assert isinstance(user, User)  # every operation is authenticated (see kenal.api)
@@ -376,7 +415,12 @@ def _with_details(customers: QuerySet[Customer]) -> QuerySet[Customer]:
 
 
 def _customer(customer_id: int) -> Customer:
-    customer = _with_details(Customer.objects.filter(pk=customer_id)).first()
+    return customer_or_404(_with_details(Customer.objects.all()), customer_id)
+
+
+def customer_or_404(customers: QuerySet[Customer], customer_id: int) -> Customer:
+    """The customer of ``customers`` a path names; 404 if there is none."""
+    customer = customers.filter(pk=customer_id).first()
     if customer is None:
         raise HttpError(404, _("customer %(id)s: no customer has this id") % {"id": customer_id})
     return customer
@@ -405,44 +449,8 @@ def _custom_fields() -> dict[int, CustomField]:
 
 def _customer_out(customer: Customer, fields: Mapping[int, CustomField]) -> CustomerOut:
     custom = custom_fields.typed_values(customer.custom_values.all(), fields)
-    return CustomerOut(
-        id=customer.pk,
-        full_name=customer.full_name,
-        given_name=customer.given_name,
-        family_name=customer.family_name,
-        gender=customer.gender,
-        birth_date=customer.birth_date,
-        company=customer.company,
-        job_title=customer.job_title,
-        income_band=customer.income_band,
-        marital_status=customer.marital_status,
-        education=customer.education,
-        preferred_language=customer.preferred_language,
-        preferred_channel=customer.preferred_channel,
-        lifecycle_stage=customer.lifecycle_stage,
-        owner=customer.owner.username if customer.owner else None,
-        emails=[
-            EmailOut(email=row.email, is_primary=row.is_primary, is_verified=row.is_verified)
-            for row in customer.emails.all()
-        ],
-        phones=[
-            PhoneOut(number=row.number, is_primary=row.is_primary, is_verified=row.is_verified)
-            for row in customer.phones.all()
-        ],
-        addresses=[
-            AddressOut(
-                label=row.label,
-                street=row.street,
-                village=row.village,
-                district=row.district,
-                city=row.city,
-                province=row.province,
-                postcode=row.postcode,
-                country=row.country,
-                is_primary=row.is_primary,
-            )
-            for row in customer.addresses.all()
-        ],
+    return CustomerOut.of(
+        customer,
         tags=[tag.name for tag in customer.tags.all()],
         # As the edit form shows them: text that cleans back to the same values.
         custom={
@@ -475,32 +483,37 @@ def _source_record_out(record: SourceRecord) -> SourceRecordOut:
 M = TypeVar("M", bound=Model)
 
 
-def _page(
-    rows: QuerySet[M], cursor: str, limit: int, *, newest_first: bool
+def page_by_id(
+    rows: QuerySet[M], cursor: str, limit: int, *, newest_first: bool, key: str = "after"
 ) -> tuple[list[M], str | None]:
-    """One page of ``rows`` by id, after ``cursor``, and the cursor of the next page.
+    """One page of ``rows`` by id, after ``cursor``, and the cursor of the next page (which
+    holds the last id shown as ``key``).
 
     Keyset paging: each page is one indexed range read however deep it is, and rows added
     meanwhile neither repeat nor shift a page, unlike with an offset.
     """
     if cursor:
-        after = _decode_cursor(cursor)
+        after = decode_cursor(cursor, **{key: (int,)})[key]
         rows = rows.filter(pk__lt=after) if newest_first else rows.filter(pk__gt=after)
     page = list(rows.order_by("-pk" if newest_first else "pk")[: limit + 1])
-    next_cursor = _encode_cursor(page[limit - 1].pk) if len(page) > limit else None
+    next_cursor = encode_cursor({key: page[limit - 1].pk}) if len(page) > limit else None
     return page[:limit], next_cursor
 
 
-def _encode_cursor(after: int) -> str:
+def encode_cursor(position: dict[str, float]) -> str:
     # Opaque to callers, so what a cursor holds can change without breaking them.
-    return urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+    return urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, **kinds: tuple[type, ...]) -> dict[str, Any]:
+    """The position ``cursor`` holds: each of ``kinds`` a value of one of its types."""
     try:
-        after = json.loads(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["after"]
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        after = None
-    if not isinstance(after, int) or isinstance(after, bool):
+        position = json.loads(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:  # bad base64 and bad JSON alike
+        position = None
+    # ``type() in``, not isinstance: True is an int, but no position.
+    if not isinstance(position, dict) or any(
+        type(position.get(name)) not in types for name, types in kinds.items()
+    ):
         raise InvalidValue("cursor", cursor, _("the next_cursor of a previous page"))
-    return after
+    return position

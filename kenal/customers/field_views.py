@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,45 +21,32 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from kenal.accounts.models import Role, User
+from kenal.accounts.services import manages
 from kenal.customers import custom_fields
 from kenal.customers.custom_fields import FieldConversionError, FieldDefinitionError
 from kenal.customers.field_forms import ChangeTypeForm, FieldCreateForm, FieldEditForm
 from kenal.customers.models import Customer, CustomField
+from kenal.web.requests import View, only_for
 
 VIEW_PERMISSION = "customers.view_customfield"
 CHANGE_PERMISSION = "customers.change_customfield"
-# Field definitions shape every customer record: only these roles manage them.
-MANAGING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 # The conversion failures a refused type change lists (the total is always shown).
 FAILURES_SHOWN = 100
 SECTION = "settings"  # the navigation group the pages belong to
-
-View = Callable[..., HttpResponse]
 
 
 def may_manage(user: AbstractBaseUser | AnonymousUser, permission: str) -> bool:
     """Whether ``user`` holds ``permission`` and a role that manages custom fields.
 
     Agents and viewers may see fields on customer records (they hold the view
-    permission for that), but only administrators and managers manage them.
+    permission for that), but field definitions shape every customer record: only
+    administrators and managers manage them.
     """
-    if not isinstance(user, User) or not user.is_active:
-        return False
-    return user.is_superuser or (user.role in MANAGING_ROLES and user.has_perm(permission))
+    return manages(user, permission)
 
 
 def managers_only(permission: str) -> Callable[[View], View]:
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not may_manage(request.user, permission):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return checked
-
-    return decorator
+    return only_for(lambda user: may_manage(user, permission))
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:

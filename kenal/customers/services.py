@@ -374,7 +374,9 @@ def _tags(value: Any, errors: list[InvalidValue]) -> list[str]:
 
 
 def _identifies(clean: CleanCustomer) -> bool:
-    return bool(clean.scalars.get("full_name") or clean.emails or clean.phones)
+    """A name, an email, a phone, or a unique custom field's value (a national id)."""
+    unique_values = any(field.unique and values for field, values in clean.custom.items())
+    return bool(clean.scalars.get("full_name") or clean.emails or clean.phones or unique_values)
 
 
 # --- writing --------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from django.db.models import (
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,7 +34,7 @@ from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
 from kenal.privacy.models import Purpose
 from kenal.privacy.services import current_consents
-from kenal.web.requests import HtmxHttpRequest, staff_user
+from kenal.web.requests import HtmxHttpRequest, render_htmx, staff_user
 
 RECENT_ORDERS = 10
 RECENT_NOTES = 50
@@ -93,12 +92,8 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
         "sort_options": list(_sort_labels().items()),
     }
-    # A search-as-you-type request only needs the results; a history restore needs the page.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "customers/_results.html" if partial else "customers/list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    # A search-as-you-type request only needs the results.
+    return render_htmx(request, "customers/_results.html", "customers/list.html", context)
 
 
 def _custom_filter(key: str, operator: str, value: str) -> tuple[tuple[str, str, str], ...]:

@@ -10,8 +10,6 @@ administrators and managers.
 
 from __future__ import annotations
 
-import json
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -26,8 +24,19 @@ from ninja.responses import Status
 from pydantic import BaseModel, ConfigDict
 
 from kenal.accounts.models import User
-from kenal.accounts.services import check_permissions
-from kenal.customers.api import ERRORS, AddressOut, EmailOut, ErrorOut, PageParams, PhoneOut
+from kenal.customers.api import (
+    ERRORS,
+    CustomerValues,
+    ErrorOut,
+    MergedInto,
+    NextCursor,
+    PageParams,
+    acting_user,
+    customer_or_404,
+    decode_cursor,
+    encode_cursor,
+    page_by_id,
+)
 from kenal.customers.models import Customer
 from kenal.customers.normalise import InvalidValue
 from kenal.identity import review
@@ -58,28 +67,10 @@ class CustomerSummary(Schema):
     birth_date: date | None
 
 
-class ComparedCustomer(Schema):
+class ComparedCustomer(CustomerValues):
     """The values a merge chooses between (one per field), and the contact rows it joins."""
 
-    id: int
-    full_name: str
-    given_name: str
-    family_name: str
-    gender: str
-    birth_date: date | None
-    company: str
-    job_title: str
-    income_band: str
-    marital_status: str
-    education: str
-    preferred_language: str
-    preferred_channel: str
-    lifecycle_stage: str
-    owner: str | None = Field(description="Username of the staff member in charge.")
-    emails: list[EmailOut]
-    phones: list[PhoneOut]
-    addresses: list[AddressOut]
-    merged_into: int | None = Field(description="Set when merged into another customer.")
+    merged_into: MergedInto
 
 
 EXPLANATION = (
@@ -110,7 +101,7 @@ class PairDetailOut(_PairFields):
 
 class PairPage(Schema):
     items: list[PairOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    next_cursor: NextCursor
 
 
 class ComparisonOut(Schema):
@@ -144,7 +135,7 @@ class MergeOut(Schema):
 
 class MergePage(Schema):
     items: list[MergeOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+    next_cursor: NextCursor
 
 
 class MergeFilters(PageParams):
@@ -206,7 +197,7 @@ class MergeIn(BaseModel):
 def list_duplicates(request: HttpRequest, params: Query[PageParams]) -> PairPage:
     """Pairs waiting for review, likeliest first; pairs with a merged customer are left out."""
     _reader(request)
-    pairs = review.pending_pairs().prefetch_related(*_sides("emails", "phones"))
+    pairs = review.pending_pairs().prefetch_related(*review.on_both_sides("emails", "phones"))
     items, next_cursor = _pairs_page(pairs, params.cursor, params.limit)
     return PairPage(items=[_pair_out(pair) for pair in items], next_cursor=next_cursor)
 
@@ -220,7 +211,7 @@ def get_duplicate(request: HttpRequest, pair_id: int) -> PairDetailOut:
     """Both customers side by side with the values a merge chooses between, whatever the
     pair's status."""
     _reader(request)
-    pair = _pair(pair_id, *_sides("emails", "phones", "addresses"))
+    pair = _pair(pair_id, *review.on_both_sides("emails", "phones", "addresses"))
     return PairDetailOut(
         **_pair_fields(pair), left=_compared(pair.left), right=_compared(pair.right)
     )
@@ -251,7 +242,7 @@ def merge_duplicate(request: HttpRequest, pair_id: int, payload: PairMergeIn) ->
 def mark_distinct(request: HttpRequest, pair_id: int) -> PairOut:
     """Remembered: the two are never proposed again. 409 if the pair was already decided."""
     user = _decider(request)
-    pair = _pair(pair_id, *_sides("emails", "phones"))
+    pair = _pair(pair_id, *review.on_both_sides("emails", "phones"))
     with _refusals():
         review.decide_distinct(pair, user)
     return _pair_out(pair)
@@ -312,7 +303,9 @@ def list_merges(request: HttpRequest, filters: Query[MergeFilters]) -> MergePage
         merges = Merge.objects.select_related("merged_by", "undone_by")
     else:
         merges = merge_history(_named_customer("customer_id", filters.customer_id))
-    items, next_cursor = _merges_page(merges, filters.cursor, filters.limit)
+    items, next_cursor = page_by_id(
+        merges, filters.cursor, filters.limit, newest_first=True, key="before"
+    )
     return MergePage(items=[_merge_out(merge) for merge in items], next_cursor=next_cursor)
 
 
@@ -339,22 +332,14 @@ def undo_merge(request: HttpRequest, merge_id: int) -> MergeOut:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _acting_user(request: HttpRequest) -> User:
-    user = getattr(request, "auth", None)
-    assert isinstance(user, User)  # every operation is authenticated (see kenal.api)
-    return user
-
-
 def _reader(request: HttpRequest) -> User:
     """The staff member, once they may see possible duplicates and merges."""
-    user = _acting_user(request)
-    check_permissions(user, [VIEW_PERMISSION])
-    return user
+    return acting_user(request, VIEW_PERMISSION)
 
 
 def _decider(request: HttpRequest) -> User:
     """The staff member, once they may merge, undo and decide."""
-    user = _acting_user(request)
+    user = acting_user(request)
     check_may_decide(user)
     return user
 
@@ -368,10 +353,6 @@ def _refusals() -> Iterator[None]:
         raise HttpError(409, str(exc)) from exc
 
 
-def _sides(*relations: str) -> list[str]:
-    return [f"{side}__{relation}" for side in ("left", "right") for relation in relations]
-
-
 def _pair(pair_id: int, *rows: str) -> CandidatePair:
     """The pair, its customers with their owners, and the ``rows`` of both prefetched."""
     pairs = CandidatePair.objects.select_related("left__owner", "right__owner", "decided_by")
@@ -381,22 +362,19 @@ def _pair(pair_id: int, *rows: str) -> CandidatePair:
     return pair
 
 
-def _find_customer(customer_id: int) -> Customer | None:
+def _customers() -> QuerySet[Customer]:
     # With what a summary shows, merged customers included: a merge names them.
-    return Customer.objects.prefetch_related("emails", "phones").filter(pk=customer_id).first()
+    return Customer.objects.prefetch_related("emails", "phones")
 
 
 def _customer(customer_id: int) -> Customer:
     """The customer the path names; 404 if there is none."""
-    customer = _find_customer(customer_id)
-    if customer is None:
-        raise HttpError(404, _("customer %(id)s: no customer has this id") % {"id": customer_id})
-    return customer
+    return customer_or_404(_customers(), customer_id)
 
 
 def _named_customer(field: str, customer_id: int) -> Customer:
     """The customer a body or query field names; refused (400) by that field's name."""
-    customer = _find_customer(customer_id)
+    customer = _customers().filter(pk=customer_id).first()
     if customer is None:
         raise InvalidValue(field, customer_id, _("the id of a customer"))
     return customer
@@ -420,27 +398,7 @@ def _summary(customer: Customer) -> CustomerSummary:
 
 
 def _compared(customer: Customer) -> ComparedCustomer:
-    return ComparedCustomer(
-        id=customer.pk,
-        full_name=customer.full_name,
-        given_name=customer.given_name,
-        family_name=customer.family_name,
-        gender=customer.gender,
-        birth_date=customer.birth_date,
-        company=customer.company,
-        job_title=customer.job_title,
-        income_band=customer.income_band,
-        marital_status=customer.marital_status,
-        education=customer.education,
-        preferred_language=customer.preferred_language,
-        preferred_channel=customer.preferred_channel,
-        lifecycle_stage=customer.lifecycle_stage,
-        owner=customer.owner.username if customer.owner else None,
-        emails=[EmailOut.model_validate(row) for row in customer.emails.all()],
-        phones=[PhoneOut.model_validate(row) for row in customer.phones.all()],
-        addresses=[AddressOut.model_validate(row) for row in customer.addresses.all()],
-        merged_into=customer.merged_into_id,
-    )
+    return ComparedCustomer.of(customer, merged_into=customer.merged_into_id)
 
 
 def _pair_fields(pair: CandidatePair) -> dict[str, Any]:
@@ -486,41 +444,11 @@ def _pairs_page(
     a page nor make another repeat.
     """
     if cursor:
-        after = _decode_cursor(cursor, score=(float, int), id=(int,))
+        after = decode_cursor(cursor, score=(float, int), id=(int,))
         pairs = pairs.filter(
             Q(score__lt=after["score"]) | Q(score=after["score"], pk__gt=after["id"])
         )
     page = list(pairs.order_by("-score", "pk")[: limit + 1])
     last = page[limit - 1] if len(page) > limit else None
-    next_cursor = _encode_cursor({"score": last.score, "id": last.pk}) if last else None
+    next_cursor = encode_cursor({"score": last.score, "id": last.pk}) if last else None
     return page[:limit], next_cursor
-
-
-def _merges_page(
-    merges: QuerySet[Merge], cursor: str, limit: int
-) -> tuple[list[Merge], str | None]:
-    """One page of merges, newest first, before ``cursor``; and the next page's cursor."""
-    if cursor:
-        merges = merges.filter(pk__lt=_decode_cursor(cursor, before=(int,))["before"])
-    page = list(merges.order_by("-pk")[: limit + 1])
-    next_cursor = _encode_cursor({"before": page[limit - 1].pk}) if len(page) > limit else None
-    return page[:limit], next_cursor
-
-
-def _encode_cursor(position: dict[str, float]) -> str:
-    # Opaque to callers, so what a cursor holds can change without breaking them.
-    return urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, **kinds: tuple[type, ...]) -> dict[str, Any]:
-    """The position ``cursor`` holds: each of ``kinds`` a value of one of its types."""
-    try:
-        position = json.loads(urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:  # bad base64 and bad JSON alike
-        position = None
-    # ``type() in``, not isinstance: True is an int, but no position.
-    if not isinstance(position, dict) or any(
-        type(position.get(name)) not in types for name, types in kinds.items()
-    ):
-        raise InvalidValue("cursor", cursor, _("the next_cursor of a previous page"))
-    return position

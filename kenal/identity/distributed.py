@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.conf import settings
@@ -51,12 +51,25 @@ def java_available() -> bool:
 
 @contextmanager
 def spark_engine(master: str = "local[2]") -> Iterator[SparkEngine]:
-    """An engine on a Spark session for one run; the session is stopped afterwards.
+    """An engine on Spark for one run.
 
     ``master`` is a Spark master URL: ``local[N]`` runs N worker threads on this machine;
     ``spark://host:7077``, ``yarn`` or ``k8s://…`` a cluster whose executors have Kenal
-    installed (see docs/identity.md). Nothing is downloaded: no packages, no jars.
+    installed (see docs/identity.md). Nothing is downloaded: no packages, no jars. When this
+    process already runs a Spark session (Kenal inside a Spark application), that session is
+    used as it is, and left running.
     """
+    with ExitStack() as stack:
+        spark = SparkSession.getActiveSession() or stack.enter_context(_session(master))
+        engine = SparkEngine(spark)
+        try:
+            yield engine
+        finally:
+            engine.release()
+
+
+@contextmanager
+def _session(master: str) -> Iterator[SparkSession]:
     local = master.startswith("local")
     if local:
         # pyspark starts its Python workers with $PYSPARK_PYTHON, else whatever "python3" is
@@ -81,7 +94,7 @@ def spark_engine(master: str = "local[2]") -> Iterator[SparkEngine]:
             )
         spark = builder.getOrCreate()
         try:
-            yield SparkEngine(spark)
+            yield spark
         finally:
             spark.stop()
 
@@ -98,7 +111,9 @@ class SparkEngine:
     def block(self, people: Mapping[int, Person]) -> int:
         """Pairs of customers sharing a key, by a self-join on the exploded keys: the same
         pairs as :func:`kenal.identity.dedupe.blocked_pairs`, found by the cluster."""
+        self.release()
         self._people = people
+        # Kept by Spark: both are read again to score the pairs (and to train).
         persons = self.spark.createDataFrame(_table(people)).persist()
         keyed = persons.select("id", F.explode("keys").alias("key"))
         usable = (
@@ -115,22 +130,28 @@ class SparkEngine:
             .distinct()
             .persist()
         )
-        self._persons = persons.select("id", "person")
-        self._pairs = pairs
+        self._persons, self._pairs = persons, pairs
         return pairs.count()
+
+    def release(self) -> None:
+        """Let Spark drop what it keeps for this run (a shared session outlives the run)."""
+        for frame in (self._persons, self._pairs):
+            if frame is not None:
+                frame.unpersist()
+        self._persons = self._pairs = None
 
     def pairs(self) -> list[tuple[int, int]]:
         """Every pair, brought here: training learns from them in this process."""
-        return sorted((row["left"], row["right"]) for row in self._blocked().collect())
+        _, pairs = self._frames()
+        return sorted((row["left"], row["right"]) for row in pairs.collect())
 
     def proposals(self, model: Weights) -> Iterator[Proposal]:
-        persons = self._found(self._persons)
-        pairs = (
-            self._blocked()
-            .join(persons.withColumnsRenamed({"id": "left", "person": "a"}), "left")
-            .join(persons.withColumnsRenamed({"id": "right", "person": "b"}), "right")
-        )
-        kept = pairs.mapInArrow(
+        persons, pairs = self._frames()
+        persons = persons.select("id", "person")
+        left = persons.withColumnsRenamed({"id": "left", "person": "a"})
+        right = persons.withColumnsRenamed({"id": "right", "person": "b"})
+        sides = pairs.join(left, "left").join(right, "right")
+        kept = sides.mapInArrow(
             _scorer(_settings_module(), pickle.dumps(model)), "left long, right long"
         )
         # Scored again here for the explanation the report and the merges keep (a few pairs,
@@ -139,14 +160,11 @@ class SparkEngine:
             if found := propose(left, right, self._people[left], self._people[right], model):
                 yield found
 
-    def _blocked(self) -> DataFrame:
-        return self._found(self._pairs)
-
-    @staticmethod
-    def _found(frame: DataFrame | None) -> DataFrame:
-        if frame is None:
+    def _frames(self) -> tuple[DataFrame, DataFrame]:
+        """The persons and the pairs of the last block()."""
+        if self._persons is None or self._pairs is None:
             raise RuntimeError("SparkEngine.block() must run first")
-        return frame
+        return self._persons, self._pairs
 
 
 def _table(people: Mapping[int, Person]) -> pa.Table:
@@ -186,7 +204,8 @@ def _scorer(settings_module: str, model: bytes) -> Callable[[Batches], Iterator[
         from django.apps import apps
 
         if not apps.ready:
-            os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+            # The driver's settings, whatever the worker's environment says.
+            os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
             django.setup()
         from kenal.identity.dedupe import propose
 

@@ -5,54 +5,30 @@ Views only translate between HTTP and :mod:`kenal.identity.survivorship`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any
+from collections.abc import Mapping
 
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import permission_required
-from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kenal.accounts.models import Role, User
+from kenal.accounts.services import manages
 from kenal.customers.models import Customer
 from kenal.customers.normalise import InvalidValue
 from kenal.identity import survivorship
 from kenal.identity.models import SurvivorshipRule
 from kenal.identity.survivorship import RulesInvalid
-from kenal.web.requests import HtmxHttpRequest
+from kenal.web.requests import HtmxHttpRequest, only_for, render_htmx
 
 SECTION = "golden"  # the navigation entry the rules page belongs to
-# Survivorship rules decide what every customer record shows: only these roles set them, as
-# for custom fields. The roles' permission groups do not cover the identity app, so the role
-# itself is checked.
-MANAGING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
-
-View = Callable[..., HttpResponse]
-
-
-def may_manage(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not isinstance(user, User) or not user.is_active:
-        return False
-    return user.is_superuser or user.role in MANAGING_ROLES
-
-
-def managers_only(view: View) -> View:
-    @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not may_manage(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return checked
+# Survivorship rules decide what every customer record shows: only administrators and
+# managers set them, as for custom fields. The roles' permission groups do not cover the
+# identity app, so the role itself is checked.
+managers_only = only_for(manages)
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -151,13 +127,10 @@ def _lineage_response(
         "section": "customers",
         "customer": customer,
         "fields": survivorship.lineage_table(customer),
-        "can_recompute": may_manage(request.user)
-        and request.user.has_perm("customers.change_customer"),
+        "can_recompute": manages(request.user, "customers.change_customer"),
         "changed_message": _changed_message(changed) if changed is not None else "",
     }
     # Loaded into the customer page, only the card; opened as a link, a page of its own.
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "identity/golden/_lineage.html" if partial else "identity/golden/lineage.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return render_htmx(
+        request, "identity/golden/_lineage.html", "identity/golden/lineage.html", context
+    )

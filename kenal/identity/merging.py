@@ -337,10 +337,7 @@ def _decide_pair(survivor: Customer, merged: Customer, actor: User | None) -> di
         "decided_at": pair.decided_at.isoformat() if pair.decided_at else None,
         "decided_by": pair.decided_by_id,
     }
-    pair.status = CandidatePair.Status.MERGED
-    pair.decided_at = timezone.now()
-    pair.decided_by = actor
-    pair.save(update_fields=["status", "decided_at", "decided_by"])
+    pair.decide(CandidatePair.Status.MERGED, actor)
     return state
 
 
@@ -417,12 +414,18 @@ def unmerge(merge: Merge, *, actor: User | None) -> Merge:
 
 
 def _move_back(
-    model: type[Model], ids: Sequence[int], survivor: Customer, restored: Customer
+    model: type[Model],
+    ids: Sequence[int],
+    survivor: Customer,
+    restored: Customer,
+    *,
+    by: str = "pk",
 ) -> list[int]:
-    """Move the rows among ``ids`` still on the survivor to ``restored``; their ids."""
+    """Move the survivor's rows whose ``by`` (their id, or the source record they cite) is
+    one of ``ids`` to ``restored``; their ids."""
     back: list[int] = []
     for chunk in _chunks(ids):
-        rows = model._default_manager.filter(pk__in=chunk, customer=survivor)
+        rows = model._default_manager.filter(**{f"{by}__in": chunk}, customer=survivor)
         back += rows.values_list("pk", flat=True)
         rows.update(customer=restored)
     return back
@@ -506,8 +509,10 @@ def _route_later_rows(merge: Merge, survivor: Customer, restored: Customer) -> d
     return {
         "source_records": _move_back(SourceRecord, records, survivor, restored),
         "orders": _move_back(Order, orders, survivor, restored),
-        "consents": _move_cited(ConsentRecord, records, survivor, restored),
-        "submissions": _move_cited(FormSubmission, records, survivor, restored),
+        "consents": _move_back(ConsentRecord, records, survivor, restored, by="source_record_id"),
+        "submissions": _move_back(
+            FormSubmission, records, survivor, restored, by="source_record_id"
+        ),
     }
 
 
@@ -540,18 +545,6 @@ def _orders_named(
     # The order's own batch is the one that created it: a later import of an order known
     # before the merge only updates that order, which went back with the merge's rows.
     return [pk for pk, *key in orders if tuple(key) in named], records
-
-
-def _move_cited(
-    model: type[Model], records: Sequence[int], survivor: Customer, restored: Customer
-) -> list[int]:
-    """Move the survivor's rows citing one of ``records`` to ``restored``; their ids."""
-    back: list[int] = []
-    for chunk in _chunks(records):
-        rows = model._default_manager.filter(source_record_id__in=chunk, customer=survivor)
-        back += rows.values_list("pk", flat=True)
-        rows.update(customer=restored)
-    return back
 
 
 def _restore_fields(merge: Merge, survivor: Customer, conflicts: list[dict[str, Any]]) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kenal.accounts.models import User
 from kenal.customers.models import Customer
 
 
@@ -71,6 +73,13 @@ class CandidatePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.left_id} ~ {self.right_id} ({self.score:.3f})"
+
+    def decide(self, status: CandidatePair.Status, actor: User | None) -> None:
+        """Record the pair's decision (merged, or not the same person), taken now by ``actor``."""
+        self.status = status
+        self.decided_at = timezone.now()
+        self.decided_by = actor
+        self.save(update_fields=["status", "decided_at", "decided_by"])
 
 
 class Relationship(models.Model):

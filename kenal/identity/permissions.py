@@ -7,21 +7,22 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from kenal.accounts.models import Role, User
+from kenal.accounts.models import User
+from kenal.accounts.services import manages
 
-__all__ = ["DECIDING_ROLES", "VIEW_PERMISSION", "check_may_decide", "may_decide"]
+__all__ = ["VIEW_PERMISSION", "check_may_decide", "may_decide"]
 
 # Seeing possible duplicates is part of keeping customer records right.
 VIEW_PERMISSION = "customers.change_customer"
-# A merge moves one customer's whole history onto another: only these roles decide.
-DECIDING_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 
 
 def may_decide(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Whether ``user`` may merge customers, undo merges and tell two people apart."""
-    if not isinstance(user, User) or not user.is_active:
-        return False
-    return user.is_superuser or (user.role in DECIDING_ROLES and user.has_perm(VIEW_PERMISSION))
+    """Whether ``user`` may merge customers, undo merges and tell two people apart.
+
+    A merge moves one customer's whole history onto another: only administrators and managers
+    (:data:`~kenal.accounts.services.MANAGING_ROLES`) decide.
+    """
+    return manages(user, VIEW_PERMISSION)
 
 
 def check_may_decide(user: User) -> None:

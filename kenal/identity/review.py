@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
 from kenal.identity.merging import MergeError, merge_customers
 from kenal.identity.models import CandidatePair, Merge
 
-__all__ = ["decide_distinct", "merge_pair", "pending_pairs"]
+__all__ = ["decide_distinct", "merge_pair", "on_both_sides", "pending_pairs"]
 
 
 def pending_pairs() -> QuerySet[CandidatePair]:
@@ -29,13 +28,15 @@ def pending_pairs() -> QuerySet[CandidatePair]:
     )
 
 
+def on_both_sides(*relations: str) -> list[str]:
+    """The lookups of ``relations`` (emails, phones, …) of both customers of a pair."""
+    return [f"{side}__{relation}" for side in ("left", "right") for relation in relations]
+
+
 def decide_distinct(pair: CandidatePair, actor: User | None) -> None:
     """Not the same person: remembered, so the pair is never proposed again."""
     _still_pending(pair)
-    pair.status = CandidatePair.Status.DISTINCT
-    pair.decided_at = timezone.now()
-    pair.decided_by = actor
-    pair.save(update_fields=["status", "decided_at", "decided_by"])
+    pair.decide(CandidatePair.Status.DISTINCT, actor)
 
 
 def merge_pair(

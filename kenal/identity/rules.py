@@ -17,7 +17,7 @@ __all__ = ["Verdict", "accepts_key", "conflicts", "shared_contacts", "verdict"]
 
 _INDEX = {comparison.field: index for index, comparison in enumerate(COMPARISONS)}
 NAME, BIRTH, EMAIL, PHONE = _INDEX["name"], _INDEX["birth_date"], _INDEX["email"], _INDEX["phone"]
-STREET, CITY, POSTCODE = _INDEX["street"], _INDEX["city"], _INDEX["postcode"]
+STREET, POSTCODE = _INDEX["street"], _INDEX["postcode"]
 IDENTIFIER, GENDER = _INDEX["identifier"], _INDEX["gender"]
 
 # Levels, as indexes into each comparison's levels (see comparisons.COMPARISONS).
@@ -57,12 +57,17 @@ def conflicts(scored: Scored) -> bool:
     (twins often have alike names: Putri and Putra).
 
     The same identifying number outweighs them all (a name badly typed is still the person
-    the number was given to); one a single slip off does too when the birth date agrees.
+    the number was given to); one a single slip off does too when the birth date or the
+    name agrees: twins have numbers of their own, not one slip apart.
     Different numbers only weigh against a match: numbers are mistyped more than names.
     """
     levels = [outcome.level for outcome in scored.outcomes]
-    identifier = levels[IDENTIFIER]
-    if identifier == EXACT or (identifier == IDENTIFIER_NEAR and levels[BIRTH] == EXACT):
+    identifier, name = levels[IDENTIFIER], levels[NAME]
+    if identifier == EXACT:
+        return False
+    if identifier == IDENTIFIER_NEAR and (
+        levels[BIRTH] == EXACT or (name is not None and name <= NAME_COMPATIBLE)
+    ):
         return False
     return (
         levels[NAME] == NAME_DIFFERENT
@@ -81,17 +86,12 @@ def _corroborated(scored: Scored) -> bool:
         return False
     if identifier == IDENTIFIER_NEAR or levels[EMAIL] == EXACT:
         return True
-    household = levels[STREET] == EXACT or levels[PHONE] == EXACT
     if born is not None and born <= BIRTH_SWAPPED:
-        # Twins share a birth date and a home, and often names a letter apart (Fajar,
-        # Fajri): at one home a birth date backs only names that are forms of one another.
-        return name <= NAME_COMPATIBLE or not household
-    if name == EXACT and (
-        levels[PHONE] == EXACT
-        or (levels[STREET] == EXACT and EXACT in (levels[POSTCODE], levels[CITY]))
-    ):
-        # The same full name on the same phone or at the same street address.
-        return True
+        # Twins share a birth date, and often names a letter apart (Rina, Rini; Fajar,
+        # Fajri): a birth date backs only names that are forms of one another.
+        return name <= NAME_COMPATIBLE
+    if name == EXACT and levels[PHONE] == EXACT:
+        return True  # the same full name on the same phone
     # A mistyped birth date still counts when the same street and postcode back it up.
     return born == BIRTH_NEAR and levels[STREET] == EXACT and levels[POSTCODE] == EXACT
 

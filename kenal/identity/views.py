@@ -7,14 +7,12 @@ Views only translate between HTTP and :mod:`kenal.identity.review` and
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import wraps
 from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,24 +30,15 @@ from kenal.identity.merging import MergeError, merge_customers, unmerge
 from kenal.identity.models import CandidatePair, Merge
 from kenal.identity.permissions import VIEW_PERMISSION, may_decide
 from kenal.privacy.models import ConsentRecord
-from kenal.web.requests import staff_user
+from kenal.web.requests import only_for, staff_user
 
 SECTION = "duplicates"  # the navigation item the pages belong to
 PER_PAGE = 50
 REASONS_SHOWN = 3
 
-View = Callable[..., HttpResponse]
 M = TypeVar("M", bound=Model)
 
-
-def deciders_only(view: View) -> View:
-    @wraps(view)
-    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not may_decide(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return checked
+deciders_only = only_for(may_decide)
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -83,9 +72,8 @@ def _slice(queryset: QuerySet[M], page: str | None) -> Slice:
 @require_GET
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
-    contacts = ("emails", "phones", "addresses")
     pairs = review.pending_pairs().prefetch_related(
-        *(f"{side}__{kind}" for side in ("left", "right") for kind in contacts)
+        *review.on_both_sides("emails", "phones", "addresses")
     )
     page = _slice(pairs, request.GET.get("page"))
     rows = [(pair, _reasons(pair.explanation)) for pair in page.items]
@@ -133,7 +121,7 @@ def merge_pair(request: HttpRequest, pk: int) -> HttpResponseRedirect:
         return refused
     form = MergeForm(pair.left, pair.right, request.POST)
     if not form.is_valid():
-        messages.error(request, _not_merged(form))
+        messages.error(request, _not_merged(_refused_choices(form)))
         return redirect("identity:compare", pk=pair.pk)
     try:
         merge = review.merge_pair(
@@ -143,7 +131,7 @@ def merge_pair(request: HttpRequest, pk: int) -> HttpResponseRedirect:
             chosen=form.chosen(),
         )
     except MergeError as exc:
-        messages.error(request, _("Nothing was merged: %(problem)s") % {"problem": exc})
+        messages.error(request, _not_merged(exc))
         return redirect("identity:compare", pk=pair.pk)
     return _merged(request, merge)
 
@@ -192,7 +180,7 @@ def merge_any(request: HttpRequest) -> HttpResponse:
         return _compare(request, MergeForm(left, right), context)
     form = MergeForm(left, right, request.POST)
     if not form.is_valid():
-        messages.error(request, _not_merged(form))
+        messages.error(request, _not_merged(_refused_choices(form)))
         return _compare(request, form, {"pick": pick, "action": reverse("identity:merge")})
     survivor, merged = (left, right) if form.cleaned_data["survivor"] == left.pk else (right, left)
     try:
@@ -204,18 +192,21 @@ def merge_any(request: HttpRequest) -> HttpResponse:
             chosen=form.chosen(),
         )
     except MergeError as exc:
-        messages.error(request, _("Nothing was merged: %(problem)s") % {"problem": exc})
+        messages.error(request, _not_merged(exc))
         return _compare(request, form, {"pick": pick, "action": reverse("identity:merge")})
     return _merged(request, merge)
 
 
-def _not_merged(form: MergeForm) -> str:
+def _not_merged(problem: object) -> str:
+    return _("Nothing was merged: %(problem)s") % {"problem": problem}
+
+
+def _refused_choices(form: MergeForm) -> str:
     """Why the choices posted were refused, per field (only a stale or altered page gets here)."""
-    problems = "; ".join(
+    return "; ".join(
         f"{form.fields[name].label}: {' '.join(map(str, errors))}"
         for name, errors in form.errors.items()
     )
-    return _("Nothing was merged: %(problem)s") % {"problem": problems}
 
 
 def _compare(request: HttpRequest, form: MergeForm, context: dict[str, Any]) -> HttpResponse:

@@ -236,7 +236,8 @@ class CustomerRowWriter:
         self.cleaner = RowCleaner(run.mapping, run.id_column, self.fields)
         self.weights = weights.active()
         self.created_ids: set[int] = set()
-        self.unique_owner: dict[str, object] = {}  # unique custom value → its customer
+        # Unique custom value → its customer: a new one's profile, or a stored one's id.
+        self.unique_owner: dict[str, Profile | int] = {}
         self.tags: dict[str, Tag] = {}
 
     def write(self, rows: Sequence[tuple[int, Row]]) -> Counts:
@@ -251,6 +252,12 @@ class CustomerRowWriter:
         new_profiles = _unique([e.target for e in entries if isinstance(e.target, Profile)])
         ids = self._create(new_profiles) if new_profiles else []
         profile_ids = {id(profile): pk for profile, pk in zip(new_profiles, ids, strict=True)}
+        # Later batches reach these customers by id: unique values now belong to the ids.
+        self.unique_owner = {
+            key: profile_ids[id(owner)] if isinstance(owner, Profile) else owner
+            for key, owner in self.unique_owner.items()
+            if not isinstance(owner, Profile) or id(owner) in profile_ids
+        }
         stored = [entry for entry in entries if isinstance(entry.target, int)]
         changed = self._update(stored) if stored else set()
         for entry in entries:
@@ -352,6 +359,18 @@ class CustomerRowWriter:
         )
         if earlier and (match is None or RULE_RANK[earlier[0][0]] <= RULE_RANK[match.rule]):
             return earlier[1]
+        # A unique value an earlier row of this file gave a customer (whose stored value may
+        # since have changed) still leads to that customer.
+        held = next(
+            (
+                self.unique_owner[key[2:]]
+                for key in entry.keys
+                if key.startswith("u:") and key[2:] in self.unique_owner
+            ),
+            None,
+        )
+        if held is not None and (match is None or RULE_RANK["u"] <= RULE_RANK[match.rule]):
+            return held
         return match.customer_id if match else None
 
     def _same_person(self, person: Person, other: Person, key: str) -> bool:
@@ -381,7 +400,7 @@ class CustomerRowWriter:
                         % {"id": holder},
                     )
                 owner = self.unique_owner.setdefault(key, target)
-                if owner is not target:
+                if owner is not target and not (isinstance(owner, int) and owner == target):
                     return InvalidValue(
                         f"custom.{custom_field.key}",
                         value.value,

@@ -17,23 +17,9 @@ from kenal.accounts.services import apply_role, create_api_key, revoke_api_key
 from kenal.customers import services
 from kenal.customers.models import Customer, SourceRecord
 from kenal.customers.services import Origin
+from kenal.customers.tests.test_views import make
 
 CUSTOMERS = "/api/customers"
-
-
-def make(name: str, **values: Any) -> Customer:
-    return services.create_customer({"full_name": name, **values}, Origin(source="test"))
-
-
-@pytest.fixture
-def key_for(make_user: Callable[..., User]) -> Callable[[str], str]:
-    """A new API key acting as a new user with ``role``."""
-
-    def create(role: str) -> str:
-        user = make_user(f"{role}-api", role)
-        return create_api_key(f"{role} integration", user)[1]
-
-    return create
 
 
 @pytest.fixture

@@ -4,58 +4,24 @@ customers, the merge history and undo; who may do what; errors; the OpenAPI sche
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from kenal.accounts.models import Role, User
-from kenal.accounts.services import create_api_key
-from kenal.customers import services
+from kenal.accounts.models import Role
 from kenal.customers.models import Customer
-from kenal.customers.services import Origin
+from kenal.customers.tests.test_api import get, send
+from kenal.customers.tests.test_views import make
 from kenal.identity.api import ChosenIn, ComparedCustomer
 from kenal.identity.merging import MERGEABLE_FIELDS
 from kenal.identity.models import CandidatePair, Merge
+from kenal.identity.tests.helpers import NAMES_CLOSE, propose
 
 pytestmark = pytest.mark.django_db
 
-EXPLANATION = [
-    {
-        "field": "name",
-        "level": "close",
-        "label": "Names agree after spelling normalisation",
-        "left": "Budi Santoso",
-        "right": "Boedi Santoso",
-        "weight": 6.5,
-    },
-]
-
-
-def make(name: str, **values: Any) -> Customer:
-    return services.create_customer({"full_name": name, **values}, Origin(source="test"))
-
-
-def propose(left: Customer, right: Customer, score: float) -> CandidatePair:
-    # Matching on write may already have proposed the pair: the test's score wins.
-    pair, _ = CandidatePair.objects.update_or_create(
-        left=min(left, right, key=lambda customer: customer.pk),
-        right=max(left, right, key=lambda customer: customer.pk),
-        defaults={"score": score, "explanation": EXPLANATION, "status": "pending"},
-    )
-    return pair
-
-
-@pytest.fixture
-def key_for(make_user: Callable[..., User]) -> Callable[[str], str]:
-    """A new API key acting as a new user with ``role``."""
-
-    def create(role: str) -> str:
-        return create_api_key(f"{role} integration", make_user(f"{role}-api", role))[1]
-
-    return create
+EXPLANATION = [NAMES_CLOSE]
 
 
 @pytest.fixture
@@ -79,20 +45,11 @@ def budi_pair() -> CandidatePair:
         emails=["boedi@contoh.id"],
         addresses=[{"street": "Jl. Sudirman 1", "city": "Cimahi"}],
     )
-    return propose(budi, boedi, 0.93)
-
-
-def get(path: str, key: str, **params: Any) -> Any:
-    return Client().get(path, params, headers={"Authorization": f"Bearer {key}"})
+    return propose(budi, boedi, 0.93, EXPLANATION)
 
 
 def post(path: str, key: str, body: Any = None) -> Any:
-    return Client().post(
-        path,
-        json.dumps(body or {}),
-        content_type="application/json",
-        headers={"Authorization": f"Bearer {key}"},
-    )
+    return send("POST", path, key, body or {})
 
 
 # --- the review queue -----------------------------------------------------------------------
@@ -103,9 +60,9 @@ def test_pending_pairs_are_listed_likeliest_first_a_page_at_a_time(manager_key: 
     names = ("Ani Lestari", "Budi Santoso", "Citra Dewi", "Dodi Pratama", "Eka Putri", "Fajar")
     customers = [make(name) for name in names]
     pairs = [
-        propose(customers[0], customers[1], 0.85),
-        propose(customers[2], customers[3], 0.97),
-        propose(customers[4], customers[5], 0.85),
+        propose(customers[0], customers[1], 0.85, EXPLANATION),
+        propose(customers[2], customers[3], 0.97, EXPLANATION),
+        propose(customers[4], customers[5], 0.85, EXPLANATION),
     ]
     first = get("/api/duplicates", manager_key, limit=2).json()
     assert [item["id"] for item in first["items"]] == [pairs[1].pk, pairs[0].pk]

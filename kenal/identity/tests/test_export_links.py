@@ -7,20 +7,15 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from kenal.customers.models import Customer, SourceRecord
 from kenal.identity import links
 from kenal.identity.merging import merge_customers, unmerge
+from kenal.identity.tests.helpers import kenal
 from kenal.ingest.tests.files import write_csv
 
 pytestmark = pytest.mark.django_db
-
-
-def kenal(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
 
 
 def read_links(text: str) -> list[list[str]]:

@@ -20,9 +20,11 @@ from kenal.hosted_forms import services as forms
 from kenal.hosted_forms.models import SignupForm
 from kenal.hosted_forms.services import FieldSpec, FormDefinition
 from kenal.identity import keys, review, services, weights
+from kenal.identity.comparisons import compare
 from kenal.identity.dedupe import dedupe
 from kenal.identity.models import CandidatePair, MatchKey, Relationship
-from kenal.identity.people import load_people
+from kenal.identity.people import Person, load_people
+from kenal.identity.rules import Verdict, verdict
 from kenal.identity.services import MatchKeys, Resolution
 from kenal.ingest import services as ingest
 from kenal.ingest.models import Import
@@ -661,3 +663,36 @@ def test_an_order_import_gives_the_customers_it_creates_their_keys(tmp_path: Pat
     pair = pair_of(budi, customer_of(later))
     assert pair is not None
     assert pair.status == CandidatePair.Status.PENDING
+
+
+# --- identifying numbers ------------------------------------------------------------------------
+
+
+def _person(name: str, nik: str, born: datetime.date) -> Person:
+    home = ("Jl. Cochrane 11", "Perth", "2795")
+    return Person.of(full_name=name, birth_date=born, identifiers=[f"1:{nik}"], places=[home])
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        # Two digits swapped, the same name and home: a birth date typed wrong does not make
+        # them two people.
+        (
+            ("Siti Aminah", "3201011", D(1990, 1, 2)),
+            ("Siti Aminah", "3210011", D(1936, 1, 2)),
+            Verdict.MERGE,
+        ),
+        # Numbers a slip apart but other names and birth dates: two people.
+        (
+            ("Siti Aminah", "3201011", D(1990, 1, 2)),
+            ("Rina Wati", "3210011", D(1980, 3, 4)),
+            Verdict.NEW,
+        ),
+    ],
+)
+def test_an_identifying_number_a_slip_apart_backs_the_same_name(
+    left: tuple[str, str, datetime.date], right: tuple[str, str, datetime.date], expected: Verdict
+) -> None:
+    scored = weights.DEFAULT.score(compare(_person(*left), _person(*right)))
+    assert verdict(scored, weights.DEFAULT) is expected

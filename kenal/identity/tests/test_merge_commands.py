@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import io
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 
 from kenal.customers import services
 from kenal.customers.models import Customer
 from kenal.customers.services import Origin
 from kenal.identity.merging import merge_customers
 from kenal.identity.models import Merge
-
-KENAL = str(Path(sys.executable).with_name("kenal"))
-
-
-def kenal(command: str, *args: str) -> str:
-    out = io.StringIO()
-    call_command(command, *args, stdout=out)
-    return out.getvalue()
+from kenal.identity.tests.helpers import kenal
+from kenal.ops.tests.test_commands import KENAL, kenal_env
 
 
 def make(name: str, **values: object) -> Customer:
@@ -120,14 +111,13 @@ def test_refused_merges_and_undos_are_errors(ani: Customer, anny: Customer) -> N
 
 
 def test_the_kenal_script_exits_non_zero_with_the_message(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("KENAL_") and key != "DJANGO_SETTINGS_MODULE"
-    }
-    env.update(KENAL_DATA_DIR=str(tmp_path), KENAL_DATABASE_URL="")
     result = subprocess.run(
-        [KENAL, "merge", "7"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [KENAL, "merge", "7"],
+        env=kenal_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 1
     assert "expected SURVIVOR_ID MERGED_ID" in result.stderr

@@ -15,6 +15,7 @@ from kenal.customers import services
 from kenal.customers.models import Customer
 from kenal.customers.services import Origin
 from kenal.identity.models import CandidatePair, Merge
+from kenal.identity.tests.helpers import NAMES_CLOSE, SAME_BIRTH_DATE, propose
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,29 +40,7 @@ def pair(transactional_db: None) -> CandidatePair:
         },
         Origin(source="tokopedia"),
     )
-    explanation = [
-        {
-            "field": "name",
-            "level": "close",
-            "label": "Names agree after spelling normalisation",
-            "left": "Budi Santoso",
-            "right": "Boedi Santoso",
-            "weight": 6.5,
-        },
-        {
-            "field": "birth_date",
-            "level": "exact",
-            "label": "Same birth date",
-            "left": "1990-05-12",
-            "right": "1990-05-12",
-            "weight": 8.2,
-        },
-    ]
-    # Matching on write may already have proposed the pair: the journey's score wins.
-    found, _ = CandidatePair.objects.update_or_create(
-        left=budi, right=boedi, defaults={"score": 0.93, "explanation": explanation}
-    )
-    return found
+    return propose(budi, boedi, 0.93, [NAMES_CLOSE, SAME_BIRTH_DATE])
 
 
 def test_review_a_duplicate_merge_it_and_undo_the_merge(

@@ -18,35 +18,11 @@ from kenal.customers.models import Customer
 from kenal.customers.services import Origin
 from kenal.identity.merging import merge_customers
 from kenal.identity.models import CandidatePair, Merge
+from kenal.identity.tests.helpers import DIFFERENT_CITIES, NAMES_CLOSE, SAME_BIRTH_DATE, propose
 
 pytestmark = pytest.mark.django_db
 
-EXPLANATION = [
-    {
-        "field": "name",
-        "level": "close",
-        "label": "Names agree after spelling normalisation",
-        "left": "Budi Santoso",
-        "right": "Boedi Santoso",
-        "weight": 6.5,
-    },
-    {
-        "field": "birth_date",
-        "level": "exact",
-        "label": "Same birth date",
-        "left": "1990-05-12",
-        "right": "1990-05-12",
-        "weight": 8.2,
-    },
-    {
-        "field": "city",
-        "level": "different",
-        "label": "Different cities",
-        "left": "Bandung",
-        "right": "Cimahi",
-        "weight": -1.25,
-    },
-]
+EXPLANATION = [NAMES_CLOSE, SAME_BIRTH_DATE, DIFFERENT_CITIES]
 
 
 def make(source: str, **values: Any) -> Customer:
@@ -71,11 +47,7 @@ def pair(db: None) -> CandidatePair:
         emails=["boedi@contoh.id"],
         addresses=[{"street": "Jl. Sudirman 1", "city": "Cimahi"}],
     )
-    # Matching on write may already have proposed the pair: the test's score and reasons win.
-    found, _ = CandidatePair.objects.update_or_create(
-        left=budi, right=boedi, defaults={"score": 0.93, "explanation": EXPLANATION}
-    )
-    return found
+    return propose(budi, boedi, 0.93, EXPLANATION)
 
 
 @pytest.fixture
@@ -194,9 +166,7 @@ def test_the_queue_lists_pending_pairs_likeliest_first(
 ) -> None:
     third = make("pos", full_name="Siti Rahayu", emails=["siti@contoh.id"])
     fourth = make("web", full_name="Siti Rahaju", emails=["siti.r@contoh.id"])
-    other, _ = CandidatePair.objects.update_or_create(
-        left=third, right=fourth, defaults={"score": 0.61, "explanation": []}
-    )
+    other = propose(third, fourth, 0.61, [])
     response = manager.get("/duplicates/")
     assert response.status_code == 200
     assert [row for row, _ in response.context["rows"]] == [pair, other]

@@ -323,6 +323,37 @@ def test_a_unique_value_identifies_its_holder_and_a_conflicting_row_is_refused(
     assert siti.custom_values.get().text == "K-9"
 
 
+def test_a_unique_value_seen_in_an_earlier_batch_reaches_the_same_customer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    custom_fields.define_field(key="nik", label="NIK", field_type=FieldType.TEXT, unique=True)
+    rows = [["Nama", "NIK"], ["Siti Aminah", "3201"], ["Budi Santoso", "3202"]]
+    rows += [["Siti A.", "3201"], ["Budi S.", "3202"], ["Ani", "3203"]]
+    run = run_file(write_csv(tmp_path / "a.csv", rows))
+    assert (run.created_count, run.merged_count, run.rejected_count) == (3, 2, 0)
+
+
+def test_a_unique_value_leads_to_its_customer_after_a_later_row_changed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    custom_fields.define_field(key="nik", label="NIK", field_type=FieldType.TEXT, unique=True)
+    rows = [["Nama", "Email", "NIK"], ["Siti Aminah", "siti@contoh.id", "3201"]]
+    # The same person again, by email, with another number: it replaces the first one...
+    rows += [["Siti Aminah", "siti@contoh.id", "3299"], ["Ani", "", "3203"]]
+    # ...yet a row with the first number, in a later batch, still reaches her.
+    rows += [["S. Aminah", "", "3201"]]
+    run = run_file(write_csv(tmp_path / "a.csv", rows))
+    assert (run.created_count, run.merged_count, run.rejected_count) == (2, 2, 0)
+
+
+def test_a_unique_value_alone_identifies_a_new_customer(tmp_path: Path) -> None:
+    custom_fields.define_field(key="nik", label="NIK", field_type=FieldType.TEXT, unique=True)
+    run = run_file(write_csv(tmp_path / "a.csv", [["Kota", "NIK"], ["Bandung", "3273"]]))
+    assert (run.created_count, run.rejected_count) == (1, 0)
+
+
 def test_declared_consent_is_recorded_per_customer_and_none_stays_unknown(
     members: Path, tmp_path: Path
 ) -> None:

@@ -94,7 +94,7 @@ def _spark(master: str) -> AbstractContextManager[Engine]:
     try:
         from kenal.identity.distributed import java_available, spark_engine
     except ImportError as exc:
-        raise CommandError("--engine spark needs pyspark: pip install 'pyspark>=4.0'") from exc
+        raise CommandError("--engine spark needs pyspark: pip install 'pyspark>=4.2'") from exc
     if not java_available():
         raise CommandError("--engine spark needs Java 17 or later (java on PATH, or JAVA_HOME)")
     return spark_engine(master)
