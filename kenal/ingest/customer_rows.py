@@ -520,10 +520,10 @@ class CustomerRowWriter:
             custom_fields.write_values(
                 customer, {field: new for field, (_old, new) in profile.changed_custom.items()}
             )
-        Customer.objects.bulk_update(
-            [customer for customer, _profile in changed],
+        bulk.update(
+            Customer,
             [*sorted(names), "sort_name", "updated_at"],
-            batch_size=500,
+            [customer for customer, _profile in changed],
         )
         NameToken.objects.filter(customer__in=renamed).delete()
         bulk.insert(
