@@ -12,8 +12,11 @@ proposed again.
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import os
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -87,10 +90,44 @@ class InProcess:
         return self._pairs
 
     def proposals(self, model: Weights) -> Iterable[Proposal]:
-        people = self._people
-        for left, right in self._pairs:
-            if found := propose(left, right, people[left], people[right], model):
-                yield found
+        people, pairs = self._people, self._pairs
+        if len(pairs) < PARALLEL_FROM or threading.active_count() > 1 or os.cpu_count() == 1:
+            yield from _proposals(people, pairs, model)
+            return
+        # Scoring is pure Python: one forked process per core, each on a share of the pairs,
+        # sharing the persons copy-on-write. Only from a single-threaded process (the CLI):
+        # a lock another thread holds at the fork would stay locked in the child for ever.
+        global _SHARED  # handed to the forked workers, not pickled for each
+        _SHARED = (people, model)
+        workers = os.cpu_count() or 1
+        shares = [pairs[index::workers] for index in range(workers)]
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for found in pool.map(_kept_pairs, shares):
+                    # The few pairs kept are scored again here, for their explanations.
+                    yield from _proposals(people, found, model)
+        finally:
+            _SHARED = None
+
+
+# The persons and the model, for the forked scoring workers (set only while they run).
+_SHARED: tuple[Mapping[int, Person], Weights] | None = None
+# Fewer pairs than this are scored in this process: forking costs more than it saves.
+PARALLEL_FROM = 50_000
+
+
+def _kept_pairs(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    assert _SHARED is not None
+    people, model = _SHARED
+    return [(pair.left, pair.right) for pair in _proposals(people, pairs, model)]
+
+
+def _proposals(
+    people: Mapping[int, Person], pairs: Iterable[tuple[int, int]], model: Weights
+) -> Iterator[Proposal]:
+    for left, right in pairs:
+        if found := propose(left, right, people[left], people[right], model):
+            yield found
 
 
 def propose(left: int, right: int, a: Person, b: Person, model: Weights) -> Proposal | None:

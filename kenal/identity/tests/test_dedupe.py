@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from kenal.customers.models import Customer
+from kenal.identity import dedupe as dedupe_module
 from kenal.identity import review, training, weights
 from kenal.identity.dedupe import blocked_pairs, dedupe
 from kenal.identity.models import CandidatePair, MatchModel, Merge, Relationship
@@ -323,3 +324,15 @@ def test_the_command_dry_run_does_not_save_thresholds(crowd: Crowd) -> None:
 
     assert not MatchModel.objects.exists()
     assert weights.active() == weights.DEFAULT
+
+
+def test_scoring_on_every_core_proposes_what_one_process_does(
+    crowd: Crowd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone, shared = tmp_path / "alone.csv", tmp_path / "shared.csv"
+    dedupe(dry_run=True, report=alone)
+    monkeypatch.setattr(dedupe_module, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(dedupe_module.os, "cpu_count", lambda: 2)
+    dedupe(dry_run=True, report=shared)
+    assert read_report(shared) == read_report(alone)
+    assert any(row["action"] == "merge" for row in read_report(shared))
