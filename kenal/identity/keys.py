@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import combinations
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from kenal.identity.models import MatchKey
 from kenal.identity.names import name_code
@@ -50,22 +50,28 @@ def blocking_keys(person: Person) -> set[str]:
     return {key[:120] for key in keys}
 
 
-def refresh(customer_ids: Iterable[int]) -> None:
-    """Rewrite the keys of these customers from their current values (merged ones get none)."""
+def refresh(customer_ids: Iterable[int]) -> dict[int, Person]:
+    """Rewrite the keys of these customers from their current values (merged ones get none);
+    returns the persons it read, for a caller that needs them next."""
     ids = sorted(set(customer_ids))
+    read: dict[int, Person] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         people = load_people(chunk)
+        read.update(people)
+        rows = [(pk, key) for pk, person in people.items() for key in blocking_keys(person)]
         with transaction.atomic():
             MatchKey.objects.filter(customer_id__in=chunk).delete()
-            MatchKey.objects.bulk_create(
-                (
-                    MatchKey(customer_id=pk, key=key)
-                    for pk, person in people.items()
-                    for key in sorted(blocking_keys(person))
-                ),
-                batch_size=5_000,
-            )
+            # Plain executemany: bulk_create builds an object per key, millions in an import.
+            with connection.cursor() as cursor:
+                cursor.executemany(_insert_sql(), rows)
+    return read
+
+
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = f"{quote('customer_id')}, {quote('key')}"
+    return f"INSERT INTO {quote(MatchKey._meta.db_table)} ({columns}) VALUES (%s, %s)"  # noqa: S608
 
 
 def candidates(people: Sequence[Person]) -> list[set[int]]:

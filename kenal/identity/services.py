@@ -208,15 +208,19 @@ def _resolve(
             continue
         scored = weights.score(compare(person, other))
         found = verdict(scored, weights)
-        candidate = Match(customer_id, "probabilistic", "", scored.probability, scored.explanation)
-        if found is Verdict.MERGE and (best is None or candidate.score > best.score):
-            best = candidate
+        if found is Verdict.MERGE and (best is None or scored.probability > best.score):
+            best = _probable(customer_id, scored)
         elif found is Verdict.REVIEW:
-            review.append(candidate)
+            review.append(_probable(customer_id, scored))
         elif conflicts(scored):
             related += [(customer_id, kind, shared) for kind, shared in shared_contacts(scored)]
     review.sort(key=lambda match: -match.score)
     return Resolution(best, tuple(review[:MAX_REVIEW]) if best is None else (), tuple(related))
+
+
+def _probable(customer_id: int, scored: Scored) -> Match:
+    # Explained only here: most candidates scored lead nowhere, and explaining costs more.
+    return Match(customer_id, "probabilistic", "", scored.probability, scored.explanation)
 
 
 def record_outcomes(outcomes: Iterable[tuple[int, Resolution]]) -> None:
@@ -256,12 +260,19 @@ def record_outcomes(outcomes: Iterable[tuple[int, Resolution]]) -> None:
     )
 
 
-def propose_among(customer_ids: Sequence[int], weights: Weights | None = None) -> None:
+def propose_among(
+    customer_ids: Sequence[int],
+    weights: Weights | None = None,
+    people: Mapping[int, Person] | None = None,
+) -> None:
     """Customers created together (one import batch) could not be compared with each other
-    before they existed: the pairs among them that look alike go to the review queue."""
+    before they existed: the pairs among them that look alike go to the review queue.
+    ``people``: the persons, when the caller has just read them."""
     weights = weights or active()
     new = set(customer_ids)
-    people = load_people(new)
+    if people is None or not new <= people.keys():
+        people = load_people(new)
+    people = {pk: people[pk] for pk in new if pk in people}
     ids = sorted(people)
     blocks = blocking.candidates([people[pk] for pk in ids])
     outcomes: list[tuple[int, Resolution]] = []

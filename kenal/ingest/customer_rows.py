@@ -275,8 +275,8 @@ class CustomerRowWriter:
             for entry in entries
             if entry.action == Action.CREATED and entry.customer_id and entry.resolution
         )
-        blocking.refresh([*ids, *changed])
-        propose_among(ids, self.weights)
+        people = blocking.refresh([*ids, *changed])
+        propose_among(ids, self.weights, people)
         return counts
 
     # --- routing ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -332,7 +333,7 @@ def test_scoring_on_every_core_proposes_what_one_process_does(
     alone, shared = tmp_path / "alone.csv", tmp_path / "shared.csv"
     dedupe(dry_run=True, report=alone)
     monkeypatch.setattr(dedupe_module, "PARALLEL_FROM", 0)
-    monkeypatch.setattr(dedupe_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     dedupe(dry_run=True, report=shared)
     assert read_report(shared) == read_report(alone)
     assert any(row["action"] == "merge" for row in read_report(shared))
