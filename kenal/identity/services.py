@@ -44,10 +44,12 @@ __all__ = [
     "Resolved",
     "find_match",
     "find_matches",
+    "persons_of",
     "propose_among",
     "record_outcomes",
     "resolve",
     "resolve_batch",
+    "resolve_persons",
     "score_customers",
 ]
 
@@ -139,7 +141,19 @@ def find_matches(batch: Sequence[MatchKeys]) -> list[Match | None]:
 
 
 def resolve_batch(batch: Sequence[MatchKeys], weights: Weights | None = None) -> list[Resolution]:
-    """Match a batch of records; a few queries for the whole batch.
+    """Match a batch of records; a few queries for the whole batch."""
+    return resolve_persons(batch, persons_of(batch), weights)
+
+
+def persons_of(batch: Sequence[MatchKeys]) -> list[Person]:
+    """The records as matching compares them (which name words are names: one query)."""
+    return mark_common([keys.person() for keys in batch])
+
+
+def resolve_persons(
+    batch: Sequence[MatchKeys], persons: Sequence[Person], weights: Weights | None = None
+) -> list[Resolution]:
+    """:func:`resolve_batch`, for a caller that has the records' persons already.
 
     When keys point at different customers, the source's own id wins, then a unique custom
     field (a national id), then email, then phone: an id is assigned, an email is personal,
@@ -150,7 +164,6 @@ def resolve_batch(batch: Sequence[MatchKeys], weights: Weights | None = None) ->
     by_identifier = _by_identifier({key for keys in batch for key in keys.identifiers})
     by_email = _by_email({email for keys in batch for email in keys.emails})
     by_phone = _by_phone({phone for keys in batch for phone in keys.phones})
-    persons = mark_common([keys.person() for keys in batch])
     blocks = blocking.candidates(persons)
     known = load_people(
         set().union(*blocks, by_email.values(), by_phone.values()) if batch else set()

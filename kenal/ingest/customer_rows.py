@@ -46,15 +46,16 @@ from kenal.customers.services import (
 from kenal.identity import keys as blocking
 from kenal.identity import weights
 from kenal.identity.comparisons import compare
-from kenal.identity.people import Person, mark_common
+from kenal.identity.people import Person
 from kenal.identity.rules import Verdict, accepts_key, verdict
 from kenal.identity.services import (
     Match,
     MatchKeys,
     Resolution,
+    persons_of,
     propose_among,
     record_outcomes,
-    resolve_batch,
+    resolve_persons,
 )
 from kenal.ingest import bulk
 from kenal.ingest.mapping import customer_raw, split_name
@@ -288,8 +289,8 @@ class CustomerRowWriter:
             for entry in entries
             if entry.clean is not None
         ]
-        resolutions = resolve_batch(batch, self.weights)
-        persons = mark_common([keys.person() for keys in batch])
+        persons = persons_of(batch)
+        resolutions = resolve_persons(batch, persons, self.weights)
         stored_owners = unique_owners(
             key[2:] for entry in entries for key in entry.keys if key.startswith("u:")
         )
