@@ -6,11 +6,12 @@ anyone who knows which records are the same person measure matching on their own
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 
-from kenal.customers.models import Customer, SourceRecord
+from kenal.customers.models import SourceRecord
+from kenal.identity.services import survivors
 
-__all__ = ["source_links", "survivors"]
+__all__ = ["source_links"]
 
 # Records read per query; also the size of each IN list, well below SQLite's parameter limit.
 CHUNK = 2_000
@@ -43,28 +44,3 @@ def _resolved(chunk: list[tuple[str, int]]) -> Iterator[tuple[str, int]]:
     final = survivors({customer_id for _external_id, customer_id in chunk})
     for external_id, customer_id in chunk:
         yield external_id, final[customer_id]
-
-
-def survivors(customer_ids: Collection[int]) -> dict[int, int]:
-    """Each customer mapped to the one it was merged into, at the end of the chain of merges.
-
-    A customer that was never merged maps to itself. One query per step along the chains,
-    for all the customers at once.
-    """
-    hops: dict[int, int] = {}
-    asked: set[int] = set()
-    pending = set(customer_ids)
-    while pending:
-        asked |= pending
-        rows = Customer.objects.filter(pk__in=pending).values_list("id", "merged_into_id")
-        hops.update((customer_id, target) for customer_id, target in rows if target is not None)
-        pending = set(hops.values()) - asked
-    final: dict[int, int] = {}
-    for start in customer_ids:
-        current, visited = start, {start}
-        # A customer already visited ends the walk: a (corrupt) cycle of merges cannot hang.
-        while (target := hops.get(current)) is not None and target not in visited:
-            current = target
-            visited.add(current)
-        final[start] = current
-    return final

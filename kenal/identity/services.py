@@ -12,9 +12,9 @@ proposed for review in between (:mod:`kenal.identity.review`), new below.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import Q
@@ -51,6 +51,7 @@ __all__ = [
     "resolve_batch",
     "resolve_persons",
     "score_customers",
+    "survivors",
 ]
 
 # Large IN lists are split so no query passes SQLite's 32,766-parameter limit.
@@ -356,7 +357,10 @@ def score_customers(left: int, right: int, weights: Weights | None = None) -> Sc
 # --- exact keys -----------------------------------------------------------------------------
 
 
-def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+Key = TypeVar("Key", str, int)
+
+
+def _chunks(values: Iterable[Key]) -> Iterable[list[Key]]:
     items = sorted(values)
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
@@ -410,18 +414,38 @@ def _by_phone(phones: set[str]) -> dict[str, int]:
 
 
 def _survivors(found: Mapping[Any, int]) -> dict[Any, int]:
-    """``found`` with each merged customer replaced by the customer it was merged into.
+    """``found`` with each merged customer replaced by the customer that survived it.
 
     A merge leaves on the merged customer the emails and phones the survivor already holds
     (and a write that found the customer just before the merge may still reach it), so a key
-    can lead to a merged customer. ``merged_into`` always names the final survivor (a merge
-    repoints the customers merged earlier into the one it merges): one lookup suffices.
+    can lead to a merged customer.
     """
-    ids = sorted(set(found.values()))
-    survivor: dict[int, int] = {}
-    for start in range(0, len(ids), CHUNK):
-        merged = Customer.objects.filter(pk__in=ids[start : start + CHUNK]).exclude(
-            merged_into=None
-        )
-        survivor.update(merged.values_list("pk", "merged_into_id"))
-    return {key: survivor.get(customer_id, customer_id) for key, customer_id in found.items()}
+    final = survivors(set(found.values()))
+    return {key: final[customer_id] for key, customer_id in found.items()}
+
+
+def survivors(customer_ids: Collection[int]) -> dict[int, int]:
+    """Each customer mapped to the one it was merged into, at the end of the chain of merges.
+
+    A customer that was never merged maps to itself. A merge repoints the customers merged
+    earlier into the one it merges, so chains are one step long; one query per step along
+    them (per 5,000 customers) still follows any older or hand-made chain.
+    """
+    hops: dict[int, int] = {}
+    asked: set[int] = set()
+    pending = set(customer_ids)
+    while pending:
+        asked |= pending
+        for chunk in _chunks(pending):
+            rows = Customer.objects.filter(pk__in=chunk).exclude(merged_into=None)
+            hops.update(rows.values_list("id", "merged_into_id"))
+        pending = set(hops.values()) - asked
+    final: dict[int, int] = {}
+    for start in customer_ids:
+        current, visited = start, {start}
+        # A customer already visited ends the walk: a (corrupt) cycle of merges cannot hang.
+        while (target := hops.get(current)) is not None and target not in visited:
+            current = target
+            visited.add(current)
+        final[start] = current
+    return final

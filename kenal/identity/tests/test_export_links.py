@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError
 
 from kenal.customers.models import Customer, SourceRecord
-from kenal.identity import links
+from kenal.identity import links, services
 from kenal.identity.merging import merge_customers, unmerge
 from kenal.identity.tests.helpers import kenal
 from kenal.ingest.tests.files import write_csv
@@ -107,7 +107,7 @@ def test_a_merged_customer_is_followed_to_the_survivor(imported: dict[str, int])
 def test_survivors_resolve_many_customers_and_stop_on_a_cycle(imported: dict[str, int]) -> None:
     first, second, third, fourth = (imported[key] for key in ("T1", "T2", "T3", "T4"))
     Customer.objects.filter(pk=first).update(merged_into=second)
-    assert links.survivors([first, second, fourth]) == {
+    assert services.survivors([first, second, fourth]) == {
         first: second,
         second: second,
         fourth: fourth,
@@ -115,7 +115,7 @@ def test_survivors_resolve_many_customers_and_stop_on_a_cycle(imported: dict[str
     # A cycle cannot come from merging, but a corrupt database must not hang the export.
     Customer.objects.filter(pk=third).update(merged_into=fourth)
     Customer.objects.filter(pk=fourth).update(merged_into=third)
-    assert set(links.survivors([third])) == {third}
+    assert set(services.survivors([third])) == {third}
 
 
 def test_records_stream_in_chunks(
