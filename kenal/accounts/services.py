@@ -42,6 +42,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "customers.add_note",
         "customers.add_tag",
         "activity.add_",
+        "activity.change_ticket",
+        "activity.change_subscription",
     ),
     Role.VIEWER: ("customers.view_", "activity.view_"),
 }

@@ -1,24 +1,50 @@
-"""Orders and products: the rules every way in (imports, the tracking API, POS) shares."""
+"""The rules every way in (imports, the tracking API, the UI, the REST API) shares for what
+customers do: orders and products, interactions, support tickets, services and feedback.
+
+Every write here refreshes the customer's computed traits (:mod:`kenal.activity.traits`)
+before it returns, so a page or filter read right after sees them.
+"""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.db import models, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from kenal.activity.models import Order, Product
+from kenal.accounts.models import User
+from kenal.activity import traits
+from kenal.activity.models import (
+    Feedback,
+    Interaction,
+    Order,
+    Product,
+    Subscription,
+    Ticket,
+)
+from kenal.customers.models import Customer
 from kenal.customers.normalise import InvalidValue
 
 __all__ = [
     "DERIVED_SKU_PREFIX",
+    "ActivityInvalid",
     "ProductInfo",
+    "add_subscription",
+    "delete_activity",
+    "log_interaction",
     "name_sku",
+    "open_ticket",
     "order_status",
     "products_by_sku",
+    "record_feedback",
+    "service_done",
+    "set_ticket_status",
 ]
 
 Status = Order.Status
@@ -187,3 +213,218 @@ def products_by_sku(wanted: Iterable[ProductInfo]) -> dict[str, Product]:
         created = Product.objects.filter(sku__in=[product.sku for product in missing])
         found.update((product.sku, product) for product in created)
     return found
+
+
+# --- interactions, tickets, services, feedback --------------------------------------------
+
+
+class ActivityInvalid(ValueError):
+    """An activity that cannot be written; ``errors`` name each field, value and expectation."""
+
+    def __init__(self, errors: Sequence[InvalidValue]):
+        self.errors = list(errors)
+        super().__init__("; ".join(str(error) for error in self.errors))
+
+
+def _choice(field: str, value: str, choices: type[models.TextChoices]) -> str:
+    if value in choices.values:
+        return value
+    expected = _("one of: %(values)s") % {"values": ", ".join(choices.values)}
+    raise InvalidValue(field, value, expected)
+
+
+def _text(field: str, value: str, model: type[models.Model], *, required: bool = False) -> str:
+    text = value.strip()
+    limit = getattr(model._meta.get_field(field), "max_length", None)
+    if required and not text:
+        raise InvalidValue(field, value, _("a non-empty text"))
+    if limit and len(text) > limit:
+        raise InvalidValue(field, value, _("at most %(limit)d characters") % {"limit": limit})
+    return text
+
+
+def _moment(field: str, value: datetime.datetime | None) -> datetime.datetime:
+    """When something happened: now when not given; never in the future, which no timeline has."""
+    if value is None:
+        return timezone.now()
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    if value > timezone.now() + datetime.timedelta(minutes=5):
+        raise InvalidValue(field, value.isoformat(), _("a moment that is not in the future"))
+    return value
+
+
+def _checked(*checks: object) -> None:
+    """Raise every :class:`InvalidValue` the checks collected at once."""
+    errors = [check for check in checks if isinstance(check, InvalidValue)]
+    if errors:
+        raise ActivityInvalid(errors)
+
+
+def _attempt(check: object, *args: object, **kwargs: object) -> object:
+    try:
+        return check(*args, **kwargs)  # type: ignore[operator]
+    except InvalidValue as error:
+        return error
+
+
+@transaction.atomic
+def log_interaction(
+    customer: Customer,
+    *,
+    kind: str,
+    direction: str,
+    staff: User | None,
+    channel: str = "",
+    outcome: str = "",
+    summary: str = "",
+    occurred_at: datetime.datetime | None = None,
+) -> Interaction:
+    """Record a call, chat, email, store visit or meeting with ``customer``."""
+    values = {
+        "kind": _attempt(_choice, "kind", kind, Interaction.Kind),
+        "direction": _attempt(_choice, "direction", direction, Interaction.Direction),
+        "outcome": _attempt(_choice, "outcome", outcome, Interaction.Outcome) if outcome else "",
+        "channel": _attempt(_text, "channel", channel, Interaction),
+        "occurred_at": _attempt(_moment, "occurred_at", occurred_at),
+    }
+    _checked(*values.values())
+    interaction = Interaction.objects.create(
+        customer=customer, staff=staff, summary=summary.strip(), **values
+    )
+    traits.refresh([customer.pk])
+    return interaction
+
+
+@transaction.atomic
+def open_ticket(
+    customer: Customer,
+    *,
+    subject: str,
+    description: str = "",
+    priority: str = Ticket.Priority.NORMAL,
+    assignee: User | None = None,
+    opened_at: datetime.datetime | None = None,
+) -> Ticket:
+    values = {
+        "subject": _attempt(_text, "subject", subject, Ticket, required=True),
+        "priority": _attempt(_choice, "priority", priority, Ticket.Priority),
+        "opened_at": _attempt(_moment, "opened_at", opened_at),
+    }
+    _checked(*values.values())
+    ticket = Ticket.objects.create(
+        customer=customer, description=description.strip(), assignee=assignee, **values
+    )
+    traits.refresh([customer.pk])
+    return ticket
+
+
+@transaction.atomic
+def set_ticket_status(
+    ticket: Ticket, status: str, *, at: datetime.datetime | None = None
+) -> Ticket:
+    """Move a ticket on; resolving or closing it stamps when, reopening clears that."""
+    checked = _attempt(_choice, "status", status, Ticket.Status)
+    moment = _attempt(_moment, "closed_at", at)
+    _checked(checked, moment)
+    ticket.status = status
+    ticket.closed_at = None if status in Ticket.OPEN_STATUSES else moment  # type: ignore[assignment]
+    ticket.save(update_fields=["status", "closed_at"])
+    traits.refresh([ticket.customer_id])
+    return ticket
+
+
+@transaction.atomic
+def add_subscription(
+    customer: Customer,
+    *,
+    name: str,
+    started_on: datetime.date,
+    interval_days: int | None = None,
+    next_due: datetime.date | None = None,
+    product: Product | None = None,
+) -> Subscription:
+    """A service the customer has; due first on ``next_due``, else one interval after the start."""
+    errors: list[object] = [_attempt(_text, "name", name, Subscription, required=True)]
+    if interval_days is not None and interval_days < 1:
+        errors.append(InvalidValue("interval_days", str(interval_days), _("at least 1 day")))
+    if next_due is not None and next_due < started_on:
+        errors.append(
+            InvalidValue("next_due", next_due.isoformat(), _("a date on or after the start"))
+        )
+    _checked(*errors)
+    if next_due is None and interval_days:
+        next_due = started_on + datetime.timedelta(days=interval_days)
+    subscription = Subscription.objects.create(
+        customer=customer,
+        name=name.strip(),
+        started_on=started_on,
+        interval_days=interval_days,
+        next_due=next_due,
+        product=product,
+    )
+    traits.refresh([customer.pk])
+    return subscription
+
+
+@transaction.atomic
+def service_done(subscription: Subscription, on: datetime.date) -> Subscription:
+    """The service was carried out ``on`` a day: it is next due one interval later."""
+    if subscription.interval_days:
+        subscription.next_due = on + datetime.timedelta(days=subscription.interval_days)
+    else:
+        subscription.next_due = None
+    subscription.save(update_fields=["next_due"])
+    traits.refresh([subscription.customer_id])
+    return subscription
+
+
+@transaction.atomic
+def record_feedback(
+    customer: Customer,
+    *,
+    kind: str,
+    score: int | None = None,
+    comment: str = "",
+    channel: str = "",
+    order: Order | None = None,
+    given_at: datetime.datetime | None = None,
+) -> Feedback:
+    """A rating (1 to 5), NPS (0 to 10) or CSAT (1 to 5) answer, with an optional comment;
+    or a comment alone."""
+    errors: list[object] = [
+        _attempt(_choice, "kind", kind, Feedback.Kind),
+        _attempt(_text, "channel", channel, Feedback),
+        _attempt(_moment, "given_at", given_at),
+    ]
+    scale = Feedback.SCALES.get(kind)
+    if scale and (score is None or not scale[0] <= score <= scale[1]):
+        errors.append(
+            InvalidValue(
+                "score",
+                "" if score is None else str(score),
+                _("a whole number from %(low)d to %(high)d") % {"low": scale[0], "high": scale[1]},
+            )
+        )
+    if kind == Feedback.Kind.COMMENT and not comment.strip():
+        errors.append(InvalidValue("comment", comment, _("a non-empty text")))
+    _checked(*errors)
+    feedback = Feedback.objects.create(
+        customer=customer,
+        kind=kind,
+        score=score if scale else None,
+        comment=comment.strip(),
+        channel=channel.strip(),
+        order=order,
+        given_at=_moment("given_at", given_at),
+    )
+    traits.refresh([customer.pk])
+    return feedback
+
+
+@transaction.atomic
+def delete_activity(item: Interaction | Ticket | Subscription | Feedback | Order) -> None:
+    """Remove one activity; the customer's traits no longer count it."""
+    customer_id = item.customer_id
+    item.delete()
+    traits.refresh([customer_id])

@@ -104,6 +104,8 @@ class Customer(models.Model):
         default=LifecycleStage.PROSPECT,
         db_index=True,
     )
+    # Staff are warned before contacting this customer, whatever their consents say.
+    do_not_contact = models.BooleanField(_("do not contact"), default=False, db_default=False)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -51,7 +51,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
-from kenal.activity.models import Order
+from kenal.activity import traits
+from kenal.activity.models import Cart, Event, Feedback, Interaction, Order, Subscription, Ticket
 from kenal.customers import custom_fields, normalise
 from kenal.customers.models import (
     Address,
@@ -114,6 +115,12 @@ LINKED: dict[str, type[Model]] = {
     "notes": Note,
     "source_records": SourceRecord,
     "orders": Order,
+    "interactions": Interaction,
+    "tickets": Ticket,
+    "services": Subscription,
+    "feedback": Feedback,
+    "events": Event,
+    "carts": Cart,
     "consents": ConsentRecord,
     "submissions": FormSubmission,
     "import_changes": ImportChange,
@@ -210,6 +217,7 @@ def merge_customers(
         moved=moved,
     )
     keys.refresh([survivor.pk, merged.pk])
+    traits.refresh([survivor.pk, merged.pk])
     return merge
 
 
@@ -410,6 +418,7 @@ def unmerge(merge: Merge, *, actor: User | None) -> Merge:
     merge.save(update_fields=["moved", "undone_at", "undone_by", "undo_conflicts"])
     merge.survivor, merge.merged = survivor, restored
     keys.refresh([survivor.pk, restored.pk])
+    traits.refresh([survivor.pk, restored.pk])
     return merge
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
+from kenal.activity import traits
 from kenal.activity.models import Order, OrderItem
 from kenal.activity.services import ProductInfo, name_sku, order_status, products_by_sku
 from kenal.customers import normalise
@@ -156,6 +157,7 @@ class OrderRowWriter:
         )
         touched = self._fold(accepted, {sku: product.pk for sku, product in products.items()})
         changed = self._save(touched)
+        traits.refresh(state.order.customer_id for state in touched)
         self._count(accepted, changed)
         counts = Counts(empty=len(rows) - len(entries))
         for entry in entries:

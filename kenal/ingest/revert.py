@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kenal.activity import traits
 from kenal.activity.models import Order
 from kenal.customers import custom_fields, normalise
 from kenal.customers.models import (
@@ -62,12 +63,15 @@ def revert_import(run: Import) -> RevertResult:
             result.restored += 1
         else:
             result.conflicts.append(_conflict(change))
-    removed = Order.objects.filter(import_batch=run.batch_id).delete()[1]
+    reverted_orders = Order.objects.filter(import_batch=run.batch_id)
+    buyers = set(reverted_orders.values_list("customer_id", flat=True))
+    removed = reverted_orders.delete()[1]
     result.removed_orders = removed.get("activity.Order", 0)
     ConsentRecord.objects.filter(batch_id=run.batch_id).delete()
     result.removed_customers = (
         Customer.objects.filter(pk__in=created).delete()[1].get("customers.Customer", 0)
     )
+    traits.refresh(buyers - created)
     run.status, run.reverted_at = Import.Status.REVERTED, timezone.now()
     run.revert_conflicts = result.conflicts
     run.save(update_fields=["status", "reverted_at", "revert_conflicts"])

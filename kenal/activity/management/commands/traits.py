@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from kenal.activity import traits
+
+
+class Command(BaseCommand):
+    help = (
+        "Recompute customers' traits. Writes keep them current; run `kenal traits refresh` "
+        "daily so the time windows (days since last order, overdue services, visits in the "
+        "last 30 days) move on for customers with no new activity."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("action", choices=["refresh"], help="refresh: recompute everyone's.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = traits.refresh_all()
+        self.stdout.write(f"Traits recomputed for {count} customer{'s' if count != 1 else ''}.")
