@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Iterator, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kenal.activity.models import (
     CustomerTraits,
@@ -27,12 +28,15 @@ from kenal.activity.models import (
     Ticket,
 )
 from kenal.customers.models import Customer
+from kenal.customers.normalise import InvalidValue
 
 __all__ = [
     "ENGAGEMENT_DAYS",
     "SPENDING",
     "as_dict",
     "days_since",
+    "filter_customers",
+    "filter_labels",
     "nps_category",
     "refresh",
     "refresh_all",
@@ -240,3 +244,102 @@ def days_since(
     if moment is None:
         return None
     return ((now or timezone.now()) - moment).days
+
+
+# --- filtering customers by their traits ------------------------------------------------------
+
+# Traits a list can be filtered on, by kind of value: counts and amounts compare as numbers
+# (no traits yet counts as 0), "days since" compares with the moment stored.
+NUMBER_TRAITS = (
+    "order_count",
+    "total_spend",
+    "average_spend",
+    "open_tickets",
+    "overdue_services",
+    "visits_30d",
+    "opens_30d",
+)
+DAYS_SINCE_TRAITS = {
+    "days_since_last_order": "last_order_at",
+    "days_since_contact": "last_contact_at",
+}
+TEXT_TRAITS = ("favourite_category", "nps_category")
+FILTERABLE = (*NUMBER_TRAITS, "latest_nps", *DAYS_SINCE_TRAITS, *TEXT_TRAITS)
+COMPARISONS = {"eq": "exact", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte"}
+
+
+def _zero_satisfies(operator: str, value: Decimal) -> bool:
+    """Whether a customer with no traits yet (every count 0) meets the comparison."""
+    return {"eq": value == 0, "lt": value > 0, "lte": value >= 0, "gt": False, "gte": value <= 0}[
+        operator
+    ]
+
+
+def filter_customers(
+    customers: QuerySet[Customer], name: str, operator: str, raw: str
+) -> QuerySet[Customer]:
+    """Customers whose trait ``name`` compares with ``raw`` by ``operator`` (eq, lt, lte, gt,
+    gte); raises :class:`InvalidValue` naming what is wrong."""
+    path = f"trait.{name}"
+    if name not in FILTERABLE:
+        raise InvalidValue(path, name, _("one of: %(names)s") % {"names": ", ".join(FILTERABLE)})
+    if operator not in COMPARISONS:
+        raise InvalidValue(path, operator, _("one of eq, lt, lte, gt, gte"))
+    if name in TEXT_TRAITS:
+        if operator != "eq":
+            raise InvalidValue(path, operator, _("eq for this trait"))
+        return customers.filter(**{f"traits__{name}__iexact": raw.strip()})
+    value = _number(path, raw, whole=name not in ("total_spend", "average_spend"))
+    if name in DAYS_SINCE_TRAITS:
+        return _days_since(customers, DAYS_SINCE_TRAITS[name], operator, value)
+    condition = Q(**{f"traits__{name}__{COMPARISONS[operator]}": value})
+    if name != "latest_nps" and _zero_satisfies(operator, value):
+        condition |= Q(traits__isnull=True)
+    return customers.filter(condition)
+
+
+def _number(path: str, raw: str, *, whole: bool) -> Decimal:
+    try:
+        value = Decimal(raw.strip().replace(",", ""))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or (whole and value != value.to_integral_value()):
+        expected = _("a whole number") if whole else _("a number")
+        raise InvalidValue(path, raw, expected)
+    return value
+
+
+def _days_since(
+    customers: QuerySet[Customer], moment: str, operator: str, days: Decimal
+) -> QuerySet[Customer]:
+    """Days are counted like :func:`days_since`: whole days, so "eq 3" is a 24-hour span."""
+    now = timezone.now()
+    start = now - datetime.timedelta(days=int(days) + 1)
+    end = now - datetime.timedelta(days=int(days))
+    field = f"traits__{moment}"
+    bounds = {
+        "eq": Q(**{f"{field}__gt": start, f"{field}__lte": end}),
+        "gt": Q(**{f"{field}__lte": start}),
+        "gte": Q(**{f"{field}__lte": end}),
+        "lt": Q(**{f"{field}__gt": end}),
+        "lte": Q(**{f"{field}__gt": start}),
+    }
+    return customers.filter(bounds[operator])
+
+
+def filter_labels() -> dict[str, str]:
+    """The filterable traits with the names a list offers them under."""
+    return {
+        "order_count": _("Orders"),
+        "total_spend": _("Total spend"),
+        "average_spend": _("Average order"),
+        "days_since_last_order": _("Days since last order"),
+        "days_since_contact": _("Days since last contact"),
+        "favourite_category": _("Favourite category"),
+        "open_tickets": _("Open tickets"),
+        "overdue_services": _("Overdue services"),
+        "latest_nps": _("Latest NPS"),
+        "nps_category": _("NPS category"),
+        "visits_30d": _("Visits (30 days)"),
+        "opens_30d": _("Email opens (30 days)"),
+    }

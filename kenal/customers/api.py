@@ -288,6 +288,13 @@ class CustomerFilters(PageParams):
     q: str = Field("", description="An email, a phone number (any format) or name words.")
     stage: str = Field("", description="Lifecycle stage.")
     tag: str = ""
+    trait: list[str] = Field(
+        [],
+        description=(
+            "Filter by a computed trait as NAME:OPERATOR:VALUE, e.g. order_count:gte:3 or "
+            "days_since_last_order:gt:90 (operators eq, lt, lte, gt, gte); repeat to combine."
+        ),
+    )
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -297,7 +304,12 @@ class CustomerFilters(PageParams):
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> CustomerPage:
     """Customers in the order they were created, a page at a time; merged ones are left out."""
     acting_user(request, VIEW)
-    query = CustomerQuery(text=filters.q, lifecycle_stage=filters.stage, tag=filters.tag)
+    query = CustomerQuery(
+        text=filters.q,
+        lifecycle_stage=filters.stage,
+        tag=filters.tag,
+        trait_filters=tuple(_trait_filter(value) for value in filters.trait),
+    )
     # A merged customer lives on in its survivor; its row stays only so the merge can be undone.
     customers = _with_details(find_customers(query).filter(merged_into=None))
     items, next_cursor = page_by_id(customers, filters.cursor, filters.limit, newest_first=False)
@@ -305,6 +317,14 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> Cus
     return CustomerPage(
         items=[_customer_out(customer, fields) for customer in items], next_cursor=next_cursor
     )
+
+
+def _trait_filter(value: str) -> tuple[str, str, str]:
+    name, _sep, rest = value.partition(":")
+    operator, sep, compared = rest.partition(":")
+    if not sep:
+        raise InvalidValue("trait", value, _("NAME:OPERATOR:VALUE, e.g. order_count:gte:3"))
+    return name, operator, compared
 
 
 @router.post("", response={200: ResolvedOut, 201: ResolvedOut, **ERRORS}, summary="Add a customer")

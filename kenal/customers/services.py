@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from kenal.accounts.models import User
+from kenal.activity import traits
 from kenal.customers import custom_fields, normalise
 from kenal.customers.custom_fields import TypedValue
 from kenal.customers.models import (
@@ -517,6 +518,7 @@ class CustomerQuery:
     lifecycle_stage: str = ""
     tag: str = ""
     custom_filters: tuple[tuple[str, str, str], ...] = ()  # (field key, operator, value)
+    trait_filters: tuple[tuple[str, str, str], ...] = ()  # (trait, operator, value)
 
 
 def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
@@ -542,6 +544,8 @@ def find_customers(query: CustomerQuery) -> QuerySet[Customer]:
         if field_def is None:
             raise InvalidValue(f"filter.{key}", key, _("the key of an existing custom field"))
         customers = custom_fields.filter_customers(customers, field_def, operator, value)
+    for name, operator, value in query.trait_filters:
+        customers = traits.filter_customers(customers, name, operator, value)
     if query.sort not in SORTS:
         raise InvalidValue("sort", query.sort, _("one of: %(sorts)s") % {"sorts": ", ".join(SORTS)})
     return (

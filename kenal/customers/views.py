@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kenal.activity import traits
 from kenal.activity.models import Order, OrderItem
 from kenal.customers import custom_fields, services
 from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_row
@@ -68,6 +69,9 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         custom_filters=_custom_filter(
             params.get("cf", ""), params.get("op", ""), params.get("v", "")
         ),
+        trait_filters=_custom_filter(
+            params.get("tf", ""), params.get("top", ""), params.get("tv", "")
+        ),
     )
     page = None
     error = None
@@ -80,13 +84,26 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
         "query": query,
         "page": page,
         "error": error,
-        "filtered": bool(query.text or query.lifecycle_stage or query.tag or query.custom_filters),
+        "filtered": bool(
+            query.text
+            or query.lifecycle_stage
+            or query.tag
+            or query.custom_filters
+            or query.trait_filters
+        ),
         "custom_fields": list(custom_fields.active_fields()),
         "custom_operators": list(_operator_labels().items()),
         "custom_filter": {
             "key": params.get("cf", ""),
             "op": params.get("op", ""),
             "value": params.get("v", ""),
+        },
+        "traits": list(traits.filter_labels().items()),
+        "trait_operators": list(_operator_labels().items())[:5],
+        "trait_filter": {
+            "name": params.get("tf", ""),
+            "op": params.get("top", ""),
+            "value": params.get("tv", ""),
         },
         "stages": LifecycleStage.choices,
         "tags": list(Tag.objects.order_by("name").values_list("name", flat=True)[:500]),
@@ -97,7 +114,8 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _custom_filter(key: str, operator: str, value: str) -> tuple[tuple[str, str, str], ...]:
-    """The list's custom-field filter as the service takes it (none when no field is chosen)."""
+    """The list's custom-field or trait filter as the service takes it (none when none is
+    chosen)."""
     key = key.strip()
     return ((key, operator.strip() or "eq", value.strip()),) if key else ()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from kenal.accounts.models import User
@@ -25,6 +26,7 @@ from kenal.activity.models import (
 )
 from kenal.customers import services as customers
 from kenal.customers.models import Customer
+from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import Origin
 from kenal.identity.merging import merge_customers, unmerge
 from kenal.ingest import services as ingest
@@ -280,3 +282,71 @@ def test_refresh_command_moves_the_windows_on(capsys: Any) -> None:
     call_command("traits", "refresh")
     assert traits_of(budi).overdue_services == 1
     assert "1 customer" in capsys.readouterr().out
+
+
+@pytest.fixture
+def shoppers() -> dict[str, Customer]:
+    """Three customers: a loyal one, a lapsed one and one who never ordered."""
+    loyal, lapsed, never = make("Ani Loyal", "1"), make("Budi Lapsed", "2"), make("Cici Baru", "3")
+    for number, days in (("L1", 2), ("L2", 10), ("L3", 20)):
+        order(loyal, number, "100000", days_ago=days, items=(("kopi", "Minuman", 1),))
+    order(lapsed, "P1", "40000", days_ago=200, items=(("sepatu", "Fashion", 1),))
+    services.record_feedback(loyal, kind="nps", score=9)
+    return {"loyal": loyal, "lapsed": lapsed, "never": never}
+
+
+def names(query: customers.CustomerQuery) -> set[str]:
+    return set(customers.find_customers(query).values_list("full_name", flat=True))
+
+
+def by_trait(*filters: tuple[str, str, str]) -> set[str]:
+    return names(customers.CustomerQuery(trait_filters=filters))
+
+
+@pytest.mark.usefixtures("shoppers")
+def test_the_customer_list_filters_on_traits() -> None:
+    assert by_trait(("order_count", "gte", "3")) == {"Ani Loyal"}
+    # No traits yet counts as no orders.
+    assert by_trait(("order_count", "lt", "1")) == {"Cici Baru"}
+    assert by_trait(("total_spend", "gt", "50000")) == {"Ani Loyal"}
+    assert by_trait(("days_since_last_order", "gt", "90")) == {"Budi Lapsed"}
+    assert by_trait(("days_since_last_order", "lte", "2")) == {"Ani Loyal"}
+    assert by_trait(("favourite_category", "eq", "fashion")) == {"Budi Lapsed"}
+    assert by_trait(("nps_category", "eq", "promoter")) == {"Ani Loyal"}
+    assert by_trait(("order_count", "gte", "1"), ("days_since_last_order", "lt", "30")) == {
+        "Ani Loyal"
+    }
+
+
+@pytest.mark.parametrize(
+    ("trait", "expected"),
+    [
+        (("orders", "gte", "1"), "one of: order_count"),
+        (("order_count", "about", "1"), "one of eq, lt, lte, gt, gte"),
+        (("order_count", "gte", "lots"), "a whole number"),
+        (("favourite_category", "gt", "a"), "eq for this trait"),
+    ],
+)
+def test_a_bad_trait_filter_names_what_is_wrong(trait: tuple[str, str, str], expected: str) -> None:
+    with pytest.raises(InvalidValue, match=expected):
+        by_trait(trait)
+
+
+@pytest.mark.usefixtures("shoppers")
+def test_trait_filters_on_the_page_and_through_the_api(
+    login: Callable[..., Client], key_for: Callable[[str], str]
+) -> None:
+    page = login().get("/customers/", {"tf": "days_since_last_order", "top": "gt", "tv": "90"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Budi Lapsed" in html
+    assert "Ani Loyal" not in html
+    assert 'option value="days_since_last_order" selected' in html
+    headers = {"Authorization": f"Bearer {key_for('viewer')}"}
+    api = Client().get(
+        "/api/customers", {"trait": ["order_count:gte:1", "total_spend:lt:50000"]}, headers=headers
+    )
+    assert [item["full_name"] for item in api.json()["items"]] == ["Budi Lapsed"]
+    bad = Client().get("/api/customers", {"trait": "order_count:gte:many"}, headers=headers)
+    assert bad.status_code == 400
+    assert "trait.order_count" in bad.content.decode()
