@@ -39,6 +39,7 @@ from kenal.customers.models import (
     Tag,
 )
 from kenal.customers.services import CustomerInvalid, Origin, add_note, create_customer
+from kenal.demo.activity import ActivityCounts, write_activity
 
 ADMIN_USERNAME = "admin"
 AGENT_USERNAMES = ("agent1", "agent2", "agent3")
@@ -422,6 +423,7 @@ class DemoResult:
     order_items: int
     products: int
     notes: int
+    activity: ActivityCounts
     seconds: float
 
 
@@ -1024,6 +1026,7 @@ def generate(
         order_items=writer.order_items,
         products=len(products),
         notes=writer.notes,
+        activity=writer.activity,
         seconds=time.monotonic() - started,
     )
 
@@ -1041,6 +1044,7 @@ class _Writer:
         self.customers = self.duplicates = self.rejected = 0
         self.orders = self.order_items = self.notes = 0
         self.order_numbers: dict[str, int] = {}
+        self.activity = ActivityCounts()
 
     def write(self, batch: list[PlannedCustomer]) -> None:
         with transaction.atomic():
@@ -1058,8 +1062,16 @@ class _Writer:
                 self.duplicates += record.duplicate
                 written.append((customer, record))
             self._backdate(written)
-            self._write_orders(written)
+            orders = self._write_orders(written)
             self._write_notes(written)
+            by_customer: dict[int, list[Order]] = {}
+            for order in orders:
+                by_customer.setdefault(order.customer_id, []).append(order)
+            lives = [
+                (customer, record.since, by_customer.get(customer.pk, []))
+                for customer, record in written
+            ]
+            self.activity.add(write_activity(lives, self.products, self.agents, self.rng))
 
     def _backdate(self, written: list[tuple[Customer, PlannedCustomer]]) -> None:
         """Spread sign-ups over the past years, so growth and cohort views have a history."""
@@ -1083,7 +1095,7 @@ class _Writer:
             return f"POS/JKT01/{local:%Y%m}/{sequence:06d}"
         return f"WEB-{100_000 + sequence}"
 
-    def _write_orders(self, written: list[tuple[Customer, PlannedCustomer]]) -> None:
+    def _write_orders(self, written: list[tuple[Customer, PlannedCustomer]]) -> list[Order]:
         orders: list[Order] = []
         lines: list[list[tuple[int, int, int]]] = []
         for customer, record in written:
@@ -1115,6 +1127,7 @@ class _Writer:
         OrderItem.objects.bulk_create(items)
         self.orders += len(orders)
         self.order_items += len(items)
+        return orders
 
     def _write_notes(self, written: list[tuple[Customer, PlannedCustomer]]) -> None:
         now = timezone.now()

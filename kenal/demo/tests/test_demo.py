@@ -12,7 +12,18 @@ from django.core.management.base import CommandError
 from django.db.models import Count
 
 from kenal.accounts.models import Role, User
-from kenal.activity.models import Order, OrderItem, Product
+from kenal.activity.models import (
+    Cart,
+    CustomerTraits,
+    Event,
+    Feedback,
+    Interaction,
+    Order,
+    OrderItem,
+    Product,
+    Subscription,
+    Ticket,
+)
 from kenal.customers.models import (
     Address,
     Customer,
@@ -111,6 +122,32 @@ def test_demo_builds_a_realistic_dataset() -> None:
     # Sign-ups are spread over the past years (growth charts need a history).
     first = Customer.objects.earliest("created_at").created_at
     assert (Customer.objects.latest("created_at").created_at - first).days > 365
+    assert "support tickets" in output
+
+
+@pytest.mark.django_db
+def test_demo_customers_have_rich_timelines_and_traits() -> None:
+    run_demo("--customers", "300", "--seed", "2")
+    customers = Customer.objects.filter(merged_into=None).count()
+    contacted = Interaction.objects.values("customer").distinct().count()
+    assert 0.4 < contacted / customers < 0.8
+    assert Interaction.objects.filter(staff__username__in=services.AGENT_USERNAMES).exists()
+    assert {"call", "chat", "visit"} <= set(Interaction.objects.values_list("kind", flat=True))
+    assert Ticket.objects.filter(status="open").exists()
+    assert Ticket.objects.filter(status="resolved").exists()
+    assert Subscription.objects.exists()
+    assert {"nps", "rating"} <= set(Feedback.objects.values_list("kind", flat=True))
+    assert {"page", "track"} <= set(Event.objects.values_list("kind", flat=True))
+    assert Event.objects.filter(name="Product Viewed", product__isnull=False).exists()
+    assert Cart.objects.filter(items__isnull=False).exists()
+    # Traits are computed for everyone the demo wrote, and agree with the orders.
+    assert CustomerTraits.objects.count() == Customer.objects.count()
+    buyer = CustomerTraits.objects.filter(order_count__gt=0).first()
+    assert buyer is not None
+    assert buyer.total_spend > 0
+    assert CustomerTraits.objects.exclude(latest_nps=None).exists()
+    assert CustomerTraits.objects.filter(overdue_services__gt=0).exists()
+    assert CustomerTraits.objects.exclude(last_contact_by=None).exists()
 
 
 @pytest.mark.django_db

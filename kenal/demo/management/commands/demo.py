@@ -63,6 +63,13 @@ class Command(BaseCommand):
                 f"orders, {result.notes:,} notes and {result.products} products "
                 f"in {result.seconds:.1f} s."
             )
+            activity = result.activity
+            self.stdout.write(
+                f"Their history: {activity.interactions:,} calls, chats and visits, "
+                f"{activity.tickets:,} support tickets, {activity.services:,} services, "
+                f"{activity.feedback:,} feedback answers, {activity.events:,} website events "
+                f"and {activity.carts:,} abandoned carts."
+            )
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS("  Kenal demo is ready"))
             self.stdout.write(f"    address:   {url}")
