@@ -22,7 +22,7 @@ from typing import Any
 
 import phonenumbers
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from faker import Faker
 
@@ -925,8 +925,16 @@ def existing_customers() -> tuple[int, int]:
     total = Customer.objects.count()
     if not total:
         return 0, 0
-    other = Customer.objects.exclude(source_records__batch_id__startswith=BATCH_PREFIX).count()
+    other = _not_demo().count()
     return total - other, other
+
+
+def _not_demo() -> QuerySet[Customer]:
+    """Customers that are not demo data: a demo customer merged into another has lost its
+    records to the survivor, and counts as demo data through it."""
+    return Customer.objects.exclude(source_records__batch_id__startswith=BATCH_PREFIX).exclude(
+        merged_into__source_records__batch_id__startswith=BATCH_PREFIX
+    )
 
 
 def reset_demo() -> None:
@@ -939,7 +947,7 @@ def reset_demo() -> None:
         )
     with transaction.atomic():
         # Orders, notes, contacts and values go with their customers (on delete cascade).
-        Customer.objects.filter(source_records__batch_id__startswith=BATCH_PREFIX).delete()
+        Customer.objects.exclude(pk__in=_not_demo()).delete()
         SourceRecord.objects.filter(batch_id__startswith=BATCH_PREFIX).delete()
         Product.objects.filter(sku__in=[item.sku for item in CATALOGUE]).delete()
         Tag.objects.annotate(used=Count("customers")).filter(used=0).delete()

@@ -35,6 +35,7 @@ from kenal.customers.models import (
 )
 from kenal.customers.services import Origin, create_customer
 from kenal.demo import services
+from kenal.identity.models import CandidatePair, Merge
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -123,6 +124,10 @@ def test_demo_builds_a_realistic_dataset() -> None:
     first = Customer.objects.earliest("created_at").created_at
     assert (Customer.objects.latest("created_at").created_at - first).days > 365
     assert "support tickets" in output
+    # The demo's duplicates are found as it starts: some merged, the doubtful ones proposed.
+    assert "waiting for review in Duplicates" in output
+    assert CandidatePair.objects.filter(status=CandidatePair.Status.PENDING).exists()
+    assert Merge.objects.exists()
 
 
 @pytest.mark.django_db

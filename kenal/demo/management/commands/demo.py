@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from kenal.demo import services
+from kenal.identity.dedupe import dedupe
 from kenal.ops import services as ops
 
 
@@ -104,4 +105,10 @@ class Command(BaseCommand):
         password = services.ensure_demo_users()
         self.stdout.write(f"Creating {customers:,} demo customers (seed {seed})…")
         result = services.generate(customers, seed, progress=self.stdout.write)
+        self.stdout.write("Looking for the duplicates among them…")
+        found = dedupe()
+        self.stdout.write(
+            f"{len(found.merges):,} merged automatically (undo them under Duplicates, Merges), "
+            f"{len(found.reviews):,} waiting for review in Duplicates."
+        )
         return result, password
