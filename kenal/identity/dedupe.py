@@ -30,7 +30,7 @@ from kenal.identity import frequency, training, weights
 from kenal.identity import keys as blocking
 from kenal.identity.comparisons import compare
 from kenal.identity.merging import merge_customers
-from kenal.identity.models import CandidatePair
+from kenal.identity.models import CandidatePair, Merge
 from kenal.identity.people import Person, load_people
 from kenal.identity.rules import Verdict, conflicts, shared_contacts, verdict
 from kenal.identity.services import Match, Resolution, record_outcomes
@@ -181,10 +181,14 @@ def dedupe(
             )
         clock.lap("train")
     distinct = _judged_distinct()
+    undone = _undone_merges()
     households: list[tuple[int, Resolution]] = []
     for proposal in engine.proposals(model):
         if (proposal.left, proposal.right) in distinct:
             continue
+        if proposal.verdict is Verdict.MERGE and (proposal.left, proposal.right) in undone:
+            # Someone undid this merge: only a person merges the two again.
+            proposal = replace(proposal, verdict=Verdict.REVIEW)
         if proposal.verdict is Verdict.MERGE:
             result.merges.append(proposal)
         elif proposal.verdict is Verdict.REVIEW:
@@ -243,6 +247,11 @@ def _common_name_words() -> Iterable[str]:
 def _judged_distinct() -> set[tuple[int, int]]:
     rows = CandidatePair.objects.filter(status=CandidatePair.Status.DISTINCT)
     return set(rows.values_list("left_id", "right_id"))
+
+
+def _undone_merges() -> set[tuple[int, int]]:
+    rows = Merge.objects.exclude(undone_at=None).values_list("survivor_id", "merged_id")
+    return {(min(pair), max(pair)) for pair in rows}
 
 
 def _clusters(

@@ -15,6 +15,7 @@ from kenal.customers.models import Customer
 from kenal.identity import dedupe as dedupe_module
 from kenal.identity import review, training, weights
 from kenal.identity.dedupe import blocked_pairs, dedupe
+from kenal.identity.merging import unmerge
 from kenal.identity.models import CandidatePair, MatchModel, Merge, Relationship
 from kenal.identity.people import load_people
 from kenal.identity.tests.test_matching import (
@@ -208,6 +209,23 @@ def test_a_pair_judged_distinct_is_never_merged_nor_proposed_again() -> None:
     pair.refresh_from_db()
     assert pair.status == CandidatePair.Status.DISTINCT
     assert CandidatePair.objects.count() == 1
+
+
+def test_an_undone_merge_is_not_made_again_but_left_for_a_person() -> None:
+    old = add_customer("Soedjatmoko", born=D(1975, 3, 3))
+    new = add_customer("Sujatmoko", born=D(1975, 3, 3))
+    dedupe()
+    unmerge(Merge.objects.get(merged=new), actor=None)
+
+    again = dedupe()
+
+    new.refresh_from_db()
+    assert new.merged_into is None
+    assert again.merges == []
+    assert [(p.left, p.right) for p in again.reviews] == [(old.pk, new.pk)]
+    pair = pair_of(old, new)
+    assert pair is not None
+    assert pair.status == CandidatePair.Status.PENDING
 
 
 @pytest.mark.usefixtures("quick_training")
