@@ -31,6 +31,7 @@ from ninja.utils import check_csrf
 
 from kenal.accounts.models import User
 from kenal.accounts.services import ApiKeyRefused, authenticate_api_key
+from kenal.activity.api import router as activity_router
 from kenal.customers.api import router as customers_router
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid
@@ -157,6 +158,7 @@ api = KenalAPI(
 )
 api.add_router("/customers", customers_router, tags=["customers"])
 api.add_router("", identity_router, tags=["duplicates and merges"])
+api.add_router("", activity_router, tags=["activity"])
 
 
 def _error(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:

@@ -36,6 +36,7 @@ __all__ = [
     "ActivityInvalid",
     "ProductInfo",
     "add_subscription",
+    "change_ticket",
     "delete_activity",
     "log_interaction",
     "name_sku",
@@ -138,6 +139,8 @@ STATUS_RANK: dict[str, int] = {
     Status.PENDING: 3,
 }
 
+# Services repeat at most once a century: longer is a typing error, and overflows dates.
+MAX_INTERVAL_DAYS = 36_500
 # A product without a SKU in the file gets one from its name, marked so it is told apart.
 DERIVED_SKU_PREFIX = "name:"
 SKU_MAX_LENGTH = 64
@@ -254,6 +257,13 @@ def _moment(field: str, value: datetime.datetime | None) -> datetime.datetime:
     return value
 
 
+def _staff(field: str, user: User | None) -> User | None:
+    """Only a current staff member can be recorded as having done something."""
+    if user is not None and not user.is_active:
+        raise InvalidValue(field, user.username, _("an active staff member"))
+    return user
+
+
 def _checked(*checks: object) -> None:
     """Raise every :class:`InvalidValue` the checks collected at once."""
     errors = [check for check in checks if isinstance(check, InvalidValue)]
@@ -287,11 +297,10 @@ def log_interaction(
         "outcome": _attempt(_choice, "outcome", outcome, Interaction.Outcome) if outcome else "",
         "channel": _attempt(_text, "channel", channel, Interaction),
         "occurred_at": _attempt(_moment, "occurred_at", occurred_at),
+        "staff": _attempt(_staff, "staff", staff),
     }
     _checked(*values.values())
-    interaction = Interaction.objects.create(
-        customer=customer, staff=staff, summary=summary.strip(), **values
-    )
+    interaction = Interaction.objects.create(customer=customer, summary=summary.strip(), **values)
     traits.refresh([customer.pk])
     return interaction
 
@@ -310,11 +319,10 @@ def open_ticket(
         "subject": _attempt(_text, "subject", subject, Ticket, required=True),
         "priority": _attempt(_choice, "priority", priority, Ticket.Priority),
         "opened_at": _attempt(_moment, "opened_at", opened_at),
+        "assignee": _attempt(_staff, "assignee", assignee),
     }
     _checked(*values.values())
-    ticket = Ticket.objects.create(
-        customer=customer, description=description.strip(), assignee=assignee, **values
-    )
+    ticket = Ticket.objects.create(customer=customer, description=description.strip(), **values)
     traits.refresh([customer.pk])
     return ticket
 
@@ -323,14 +331,34 @@ def open_ticket(
 def set_ticket_status(
     ticket: Ticket, status: str, *, at: datetime.datetime | None = None
 ) -> Ticket:
-    """Move a ticket on; resolving or closing it stamps when, reopening clears that."""
+    """Move a ticket on; resolving or closing it stamps when, reopening clears that. Setting
+    the status it already has changes nothing (a resolved ticket keeps when it was resolved)."""
     checked = _attempt(_choice, "status", status, Ticket.Status)
     moment = _attempt(_moment, "closed_at", at)
+    if isinstance(moment, datetime.datetime) and moment < ticket.opened_at:
+        moment = InvalidValue(
+            "closed_at", moment.isoformat(), _("a moment after the ticket was opened")
+        )
     _checked(checked, moment)
+    if status == ticket.status:
+        return ticket
     ticket.status = status
     ticket.closed_at = None if status in Ticket.OPEN_STATUSES else moment  # type: ignore[assignment]
     ticket.save(update_fields=["status", "closed_at"])
     traits.refresh([ticket.customer_id])
+    return ticket
+
+
+@transaction.atomic
+def change_ticket(ticket: Ticket, *, priority: str, assignee: User | None) -> Ticket:
+    """Reprioritise or reassign a ticket (its status moves with :func:`set_ticket_status`)."""
+    values = {
+        "priority": _attempt(_choice, "priority", priority, Ticket.Priority),
+        "assignee": _attempt(_staff, "assignee", assignee),
+    }
+    _checked(*values.values())
+    ticket.priority, ticket.assignee = priority, assignee
+    ticket.save(update_fields=["priority", "assignee"])
     return ticket
 
 
@@ -345,9 +373,11 @@ def add_subscription(
     product: Product | None = None,
 ) -> Subscription:
     """A service the customer has; due first on ``next_due``, else one interval after the start."""
-    errors: list[object] = [_attempt(_text, "name", name, Subscription, required=True)]
-    if interval_days is not None and interval_days < 1:
-        errors.append(InvalidValue("interval_days", str(interval_days), _("at least 1 day")))
+    errors: list[object] = [
+        _attempt(_text, "name", name, Subscription, required=True),
+        _attempt(_interval, interval_days),
+        _attempt(_not_after_today, "started_on", started_on),
+    ]
     if next_due is not None and next_due < started_on:
         errors.append(
             InvalidValue("next_due", next_due.isoformat(), _("a date on or after the start"))
@@ -367,9 +397,26 @@ def add_subscription(
     return subscription
 
 
+def _interval(days: int | None) -> int | None:
+    if days is not None and not 1 <= days <= MAX_INTERVAL_DAYS:
+        expected = _("a number of days from 1 to %(most)d") % {"most": MAX_INTERVAL_DAYS}
+        raise InvalidValue("interval_days", str(days), expected)
+    return days
+
+
+def _not_after_today(field: str, day: datetime.date) -> datetime.date:
+    if day > timezone.localdate():
+        raise InvalidValue(field, day.isoformat(), _("a day that is not in the future"))
+    return day
+
+
 @transaction.atomic
 def service_done(subscription: Subscription, on: datetime.date) -> Subscription:
     """The service was carried out ``on`` a day: it is next due one interval later."""
+    done = _attempt(_not_after_today, "on", on)
+    if on < subscription.started_on:
+        done = InvalidValue("on", on.isoformat(), _("a day on or after the service started"))
+    _checked(done)
     if subscription.interval_days:
         subscription.next_due = on + datetime.timedelta(days=subscription.interval_days)
     else:
@@ -392,10 +439,11 @@ def record_feedback(
 ) -> Feedback:
     """A rating (1 to 5), NPS (0 to 10) or CSAT (1 to 5) answer, with an optional comment;
     or a comment alone."""
+    moment = _attempt(_moment, "given_at", given_at)
     errors: list[object] = [
         _attempt(_choice, "kind", kind, Feedback.Kind),
         _attempt(_text, "channel", channel, Feedback),
-        _attempt(_moment, "given_at", given_at),
+        moment,
     ]
     scale = Feedback.SCALES.get(kind)
     if scale and (score is None or not scale[0] <= score <= scale[1]):
@@ -408,7 +456,12 @@ def record_feedback(
         )
     if kind == Feedback.Kind.COMMENT and not comment.strip():
         errors.append(InvalidValue("comment", comment, _("a non-empty text")))
+    if kind == Feedback.Kind.COMMENT and score is not None:
+        errors.append(InvalidValue("score", str(score), _("no score for a comment")))
+    if order is not None and order.customer_id != customer.pk:
+        errors.append(InvalidValue("order", order.order_number, _("one of the customer's orders")))
     _checked(*errors)
+    assert isinstance(moment, datetime.datetime)  # _checked raised otherwise
     feedback = Feedback.objects.create(
         customer=customer,
         kind=kind,
@@ -416,7 +469,7 @@ def record_feedback(
         comment=comment.strip(),
         channel=channel.strip(),
         order=order,
-        given_at=_moment("given_at", given_at),
+        given_at=moment,
     )
     traits.refresh([customer.pk])
     return feedback

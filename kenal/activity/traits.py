@@ -233,7 +233,8 @@ def as_dict(traits: CustomerTraits | None) -> dict[str, Any]:
     """The traits as plain values (empty ones for a customer with no activity yet)."""
     source = traits or CustomerTraits()
     values: dict[str, Any] = {name: getattr(source, name) for name in TRAIT_FIELDS}
-    values["last_contact_by"] = str(source.last_contact_by) if source.last_contact_by_id else ""
+    by = source.last_contact_by
+    values["last_contact_by"] = by.get_username() if by is not None else ""
     return values
 
 
