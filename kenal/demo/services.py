@@ -40,6 +40,7 @@ from kenal.customers.models import (
 )
 from kenal.customers.services import CustomerInvalid, Origin, add_note, create_customer
 from kenal.demo.activity import ActivityCounts, write_activity
+from kenal.identity import keys
 
 ADMIN_USERNAME = "admin"
 AGENT_USERNAMES = ("agent1", "agent2", "agent3")
@@ -1055,7 +1056,7 @@ class _Writer:
         self.activity = ActivityCounts()
 
     def write(self, batch: list[PlannedCustomer]) -> None:
-        with transaction.atomic():
+        with transaction.atomic(), keys.deferred():
             written: list[tuple[Customer, PlannedCustomer]] = []
             for record in batch:
                 origin = Origin(

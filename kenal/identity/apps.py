@@ -18,4 +18,4 @@ def _refresh_keys(sender: Any, customer_id: int, **kwargs: Any) -> None:
     """A customer written through the services is matched under its new values."""
     from kenal.identity import keys
 
-    keys.refresh([customer_id])
+    keys.written(customer_id)

@@ -9,7 +9,9 @@ with day and month in order of size, so a swapped date still meets its twin.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from itertools import combinations
 
 from django.db import connection, transaction
@@ -48,6 +50,31 @@ def blocking_keys(person: Person) -> set[str]:
         if len(local) > 5:
             keys.add(f"el:{local}")
     return {key[:120] for key in keys}
+
+
+_deferred: ContextVar[set[int] | None] = ContextVar("deferred_key_refresh", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Customers written inside the block get their keys once, when it ends: one read per
+    500 customers instead of one per customer, for writers of many customers at a time."""
+    pending: set[int] = set()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    refresh(pending)
+
+
+def written(customer_id: int) -> None:
+    """A customer was written: its keys are refreshed now, or at the end of a deferred block."""
+    pending = _deferred.get()
+    if pending is None:
+        refresh([customer_id])
+    else:
+        pending.add(customer_id)
 
 
 def refresh(customer_ids: Iterable[int]) -> dict[int, Person]:

@@ -10,7 +10,7 @@ from django.test import Client
 
 from kenal.accounts.models import Role
 from kenal.customers.models import Customer
-from kenal.customers.services import Origin, update_customer
+from kenal.customers.services import Origin, create_customer, update_customer
 from kenal.customers.tests.test_views import form_data
 from kenal.identity import keys
 from kenal.identity.models import MatchKey
@@ -20,6 +20,7 @@ from kenal.identity.tests.test_matching import (
     add_customer,
     customer_of,
     import_rows,
+    raw_customer,
     resolve,
     row,
 )
@@ -161,3 +162,15 @@ def test_candidates_answers_a_batch_in_one_go() -> None:
     )
 
     assert found == [{budi.pk}, set(), {ratna.pk}]
+
+
+def test_customers_written_in_a_deferred_block_get_their_keys_when_it_ends() -> None:
+    def write(name: str) -> Customer:
+        return create_customer(raw_customer(name, born=D(1988, 7, 21)), Origin(source="crm"))
+
+    with keys.deferred():
+        ratna = write("Ratna Sari")
+        assert stored_keys(ratna) == set()
+    assert stored_keys(ratna) == keys.blocking_keys(load_people([ratna.pk])[ratna.pk])
+    # Outside a block, a write refreshes at once.
+    assert stored_keys(write("Budi Santoso"))
