@@ -17,6 +17,8 @@ KENAL_COMMANDS = (
     "demo",
     "createuser",
     "apikey",
+    "source",
+    "traits",
     "check",
     "migrate",
 )

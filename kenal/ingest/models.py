@@ -133,3 +133,48 @@ class MappingPreset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.kind})"
+
+
+# Every write key starts with this mark, so a leaked key is recognisable (e.g. by secret scanners).
+WRITE_KEY_MARK = "kenal_wk_"
+
+
+class TrackingSource(models.Model):
+    """A website or app that sends tracking calls (Segment / RudderStack wire format).
+
+    Its write key authenticates the calls. As for API keys, only a SHA-256 digest of the key
+    is kept: the key is shown once, when the source is created. ``name`` is what events,
+    carts, orders and source records name as their source.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=8)
+    key_hash = models.CharField(_("write key digest (SHA-256)"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tracking source")
+        verbose_name_plural = _("tracking sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_prefix(self) -> str:
+        """How the write key starts, as people see it in a list: ``kenal_wk_AbCd1234…``."""
+        return f"{WRITE_KEY_MARK}{self.prefix}…"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -10,9 +10,8 @@ from kenal.activity import traits
 
 class Command(BaseCommand):
     help = (
-        "Recompute customers' traits. Writes keep them current; run `kenal traits refresh` "
-        "daily so the time windows (days since last order, overdue services, visits in the "
-        "last 30 days) move on for customers with no new activity."
+        "Recompute customers' computed traits; run `kenal traits refresh` daily so time "
+        "windows (overdue services, visits in 30 days) move on without new activity."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
