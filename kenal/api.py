@@ -36,6 +36,7 @@ from kenal.customers.api import router as customers_router
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid
 from kenal.identity.api import router as identity_router
+from kenal.lookup.api import router as lookup_router
 
 __all__ = ["api"]
 
@@ -158,6 +159,7 @@ api = KenalAPI(
 )
 api.add_router("/customers", customers_router, tags=["customers"])
 api.add_router("", identity_router, tags=["duplicates and merges"])
+api.add_router("", lookup_router, tags=["lookup"])
 api.add_router("", activity_router, tags=["activity"])
 
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("v1/", include("kenal.ingest.tracking_urls")),
     path("customers/", include("kenal.customers.urls")),
+    path("search/", include("kenal.lookup.urls")),
+    path("customers/<int:pk>/", include("kenal.activity.urls")),
     path("settings/fields/", include("kenal.customers.field_urls")),
     path("imports/", include("kenal.ingest.urls")),
     path("settings/forms/", include("kenal.hosted_forms.urls")),

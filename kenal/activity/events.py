@@ -65,6 +65,7 @@ __all__ = [
 
 Kind = Event.Kind
 USER_KEY = "user:"
+USER_ID_LENGTH = Event._meta.get_field("user_id").max_length or 100
 ANONYMOUS_PROPERTY = "$anonymousId"
 ORDER_COMPLETED = "Order Completed"
 PRODUCT_EVENTS = frozenset(
@@ -192,6 +193,7 @@ EVENT_COLUMNS = (
     "properties",
     "occurred_at",
     "received_at",
+    "user_id",
 )
 
 
@@ -220,6 +222,7 @@ def _insert(
                 as_json(properties),
                 as_moment(call.occurred_at),
                 now,
+                call.user_id[:USER_ID_LENGTH],
             )
         )
     bulk.insert(Event, EVENT_COLUMNS, rows)

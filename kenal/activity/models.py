@@ -53,7 +53,11 @@ class Order(models.Model):
                 fields=["source", "order_number"], name="order_once_per_source"
             ),
         ]
-        indexes = [models.Index(fields=["customer", "-ordered_at"], name="order_customer_recent")]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"], name="order_customer_recent"),
+            # The lookup finds an order by its number from any source.
+            models.Index(fields=["order_number"], name="order_number_lookup"),
+        ]
 
     def __str__(self) -> str:
         return self.order_number
@@ -255,6 +259,9 @@ class Event(models.Model):
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
     )
     anonymous_id = models.CharField(_("anonymous id"), max_length=100, blank=True)
+    # The source's own id of the person, when the call named one: undoing a merge sends the
+    # events that came in since back to the customer this id belongs to.
+    user_id = models.CharField(_("user id"), max_length=100, blank=True, db_default="")
     source = models.CharField(_("source"), max_length=100)
     # The sender's message id: a message sent twice is stored once.
     message_id = models.CharField(_("message id"), max_length=100)

@@ -152,6 +152,7 @@ class CustomerIn(BaseModel):
     preferred_channel: str | None = None
     lifecycle_stage: str | None = None
     owner: str | None = Field(None, description="Username of the staff member in charge.")
+    do_not_contact: bool | None = Field(None, description="Staff are warned before contacting.")
     emails: list[EmailIn] | None = None
     phones: list[PhoneIn] | None = None
     addresses: list[AddressIn] | None = None
@@ -205,6 +206,7 @@ class CustomerValues(Schema):
     preferred_channel: str
     lifecycle_stage: str
     owner: str | None = Field(description="Username of the staff member in charge.")
+    do_not_contact: bool
     emails: list[EmailOut]
     phones: list[PhoneOut]
     addresses: list[AddressOut]
@@ -228,6 +230,7 @@ class CustomerValues(Schema):
             preferred_channel=customer.preferred_channel,
             lifecycle_stage=customer.lifecycle_stage,
             owner=customer.owner.username if customer.owner else None,
+            do_not_contact=customer.do_not_contact,
             emails=[EmailOut.model_validate(row) for row in customer.emails.all()],
             phones=[PhoneOut.model_validate(row) for row in customer.phones.all()],
             addresses=[AddressOut.model_validate(row) for row in customer.addresses.all()],

@@ -93,6 +93,7 @@ def _scalar_specs() -> list[tuple[str, str, str, Choices]]:
         ("lifecycle_stage", _("Lifecycle stage"), "select", _choices(LifecycleStage.choices)),
         ("owner", _("Owner"), "select", []),  # choices: the active staff, filled in per form
         ("tags", _("Tags"), "text", []),
+        ("do_not_contact", _("Do not contact"), "select", [("no", _("No")), ("yes", _("Yes"))]),
     ]
 
 
@@ -112,10 +113,14 @@ SCALAR_NAMES = (
     "lifecycle_stage",
     "owner",
     "tags",
+    "do_not_contact",
 )
+# Yes/no inputs: the form shows "yes" / "no", services take a bool.
+BOOLEAN_SCALARS = frozenset({"do_not_contact"})
 SCALAR_HELP = {
     "tags": gettext_lazy("Separate tags with commas, e.g. VIP, reseller."),
     "full_name": gettext_lazy("Given and family names fill it in when left empty."),
+    "do_not_contact": gettext_lazy("Staff are warned before contacting this customer."),
 }
 
 
@@ -311,7 +316,9 @@ class CustomerForm:
                 name=name,
                 label=label,
                 kind=kind,
-                value=str(values.get(name) or ""),
+                value=_yes_no(values.get(name))
+                if name in BOOLEAN_SCALARS
+                else str(values.get(name) or ""),
                 choices=_blank(_("No owner")) + owners if name == "owner" else choices,
                 help_text=str(SCALAR_HELP.get(name, "")),
             )
@@ -401,6 +408,8 @@ class CustomerForm:
     def submitted(self) -> dict[str, Any]:
         """Every value in the shape of :func:`services.editable_values`; blank rows left out."""
         raw: dict[str, Any] = {name: item.value for name, item in self.scalars.items()}
+        for name in BOOLEAN_SCALARS:
+            raw[name] = raw[name] == "yes"
         for kind in ROW_KINDS:
             entries = []
             self._sent_rows[kind] = []
@@ -430,7 +439,11 @@ class CustomerForm:
 
         Blank custom values are left out so that services can tell a required field is missing.
         """
-        raw = {key: value for key, value in self.submitted().items() if not _empty(value)}
+        raw = {
+            key: value
+            for key, value in self.submitted().items()
+            if not _empty(value) and value is not False
+        }
         custom = {key: value for key, value in raw.get("custom", {}).items() if not _empty(value)}
         raw.pop("custom", None)
         if custom:
@@ -453,7 +466,9 @@ class CustomerForm:
                 }
                 if changed:
                     raw["custom"] = changed
-            elif _comparable(value) != _comparable(current.get(key, "")):
+            elif _comparable(value) != _comparable(
+                current.get(key, False if key in BOOLEAN_SCALARS else "")
+            ):
                 raw[key] = value
         return raw
 
@@ -535,6 +550,7 @@ FORM_ORDER = (
     "tags",
     "preferred_language",
     "preferred_channel",
+    "do_not_contact",
     "addresses",
     "custom",
 )
@@ -567,6 +583,10 @@ def _group_label(kind: str) -> str:
         "phones": _("Phone numbers"),
         "addresses": _("Addresses"),
     }[kind]
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value is True or str(value).strip().casefold() in ("yes", "true") else "no"
 
 
 def _empty(value: Any) -> bool:

@@ -63,8 +63,19 @@ ADDRESS_PARTS = {
 ADDRESS_KEYS = frozenset({*ADDRESS_PARTS, "country", "is_primary"})
 LIST_FIELDS = ("emails", "phones", "addresses", "tags", "custom")
 KNOWN_FIELDS = frozenset(
-    {*NAME_FIELDS, *TEXT_FIELDS, *CHOICE_FIELDS, *LIST_FIELDS, "gender", "birth_date", "owner"}
+    {
+        *NAME_FIELDS,
+        *TEXT_FIELDS,
+        *CHOICE_FIELDS,
+        *LIST_FIELDS,
+        "gender",
+        "birth_date",
+        "owner",
+        "do_not_contact",
+    }
 )
+# What a blank value clears a scalar to, when not "".
+BLANK_SCALARS: dict[str, Any] = {"birth_date": None, "owner": None, "do_not_contact": False}
 SORTS = {
     "name": ("sort_name", "id"),
     "-name": ("-sort_name", "-id"),
@@ -198,7 +209,7 @@ def _collect(
     if key not in raw:
         return
     if _is_blank(raw[key]):
-        into[key] = None if key in ("birth_date", "owner") else ""
+        into[key] = BLANK_SCALARS.get(key, "")
         return
     try:
         into[key] = clean(raw[key])
@@ -244,6 +255,7 @@ SCALAR_CLEANERS: tuple[tuple[str, Cleaner], ...] = (
         for name, length in TEXT_FIELDS.items()
     ),
     *((name, _choice_cleaner(name, choices)) for name, choices in CHOICE_FIELDS.items()),
+    ("do_not_contact", partial(normalise.parse_boolean, field="do_not_contact")),
 )
 
 
@@ -486,6 +498,7 @@ def editable_values(customer: Customer) -> dict[str, Any]:
     }
     values["birth_date"] = customer.birth_date.isoformat() if customer.birth_date else ""
     values["owner"] = customer.owner.username if customer.owner else ""
+    values["do_not_contact"] = customer.do_not_contact
     values["tags"] = ", ".join(tag.name for tag in customer.tags.all())
     values["emails"] = [
         {"email": row.email, "is_primary": row.is_primary, "is_verified": row.is_verified}

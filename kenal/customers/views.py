@@ -11,15 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import (
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    Max,
-    Prefetch,
-    Sum,
-)
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kenal.activity import traits
-from kenal.activity.models import Order, OrderItem
+from kenal.activity.views import activity_context
 from kenal.customers import custom_fields, services
 from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_row
 from kenal.customers.models import Customer, LifecycleStage, SourceRecord, Tag
@@ -37,8 +28,6 @@ from kenal.privacy.models import Purpose
 from kenal.privacy.services import current_consents
 from kenal.web.requests import HtmxHttpRequest, render_htmx, staff_user
 
-RECENT_ORDERS = 10
-RECENT_NOTES = 50
 RECENT_SOURCE_RECORDS = 20
 SORT_OPTIONS = ("name", "-name", "created", "-created", "updated", "-updated")
 
@@ -146,46 +135,27 @@ def _page_number(value: str | None) -> int:
 @require_GET
 @permission_required("customers.view_customer", raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's 360° page: who they are, how to reach them, what they did, and
+    what staff did with them (the timeline, with logging a call or a note right there)."""
     customer = get_object_or_404(
-        Customer.objects.select_related("owner").prefetch_related(
+        Customer.objects.select_related("owner", "traits__last_contact_by").prefetch_related(
             "emails", "phones", "addresses", "tags"
         ),
         pk=pk,
     )
     if customer.merged_into_id is not None:
         return _to_survivor(request, customer)
-    line_total = ExpressionWrapper(
-        F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=24, decimal_places=2)
-    )
-    orders = list(
-        customer.orders.prefetch_related(
-            Prefetch(
-                "items",
-                queryset=OrderItem.objects.select_related("product")
-                .annotate(line_total=line_total)
-                .order_by("id"),
-            )
-        )[:RECENT_ORDERS]
-    )
-    spent = list(
-        customer.orders.exclude(status__in=[Order.Status.CANCELLED, Order.Status.RETURNED])
-        .values("currency")
-        .annotate(total=Sum("total"), count=Count("id"), last=Max("ordered_at"))
-        .order_by("currency")
-    )
     records = list(
         customer.source_records.select_related("received_by")[: RECENT_SOURCE_RECORDS + 1]
     )
     latest = current_consents(customer)
     context = {
+        **activity_context(request, customer),
         "section": "customers",
         "customer": customer,
         "addresses": list(customer.addresses.all()),
         "custom_values": custom_fields.values_for(customer),
         "consents": [(purpose, label, latest[purpose]) for purpose, label in Purpose.choices],
-        "orders": orders,
-        "spent": spent,
-        "notes": list(customer.notes.select_related("author")[:RECENT_NOTES]),
         "records": [(record, _pretty(record.data)) for record in records[:RECENT_SOURCE_RECORDS]],
         "more_records": len(records) > RECENT_SOURCE_RECORDS,
     }

@@ -32,7 +32,9 @@ restored customer's own identity in a source, which the undo sends to it:
   restored customer's own source records: the source itself says it is that record;
 - an order imported after the merge whose file row gave one of those ids as the customer's
   id in the import's source, with the source records of its rows;
-- the consent records and form submissions citing a source record sent over by these rules.
+- the consent records and form submissions citing a source record sent over by these rules;
+- a web or app event tracked after the merge whose userId, in its tracking source, is one of
+  those ids.
 
 Everything else added after the merge stays on the survivor, where it was written: notes
 (written by staff on the survivor's page), emails, phones, addresses, tags, field and custom
@@ -516,6 +518,7 @@ def _route_later_rows(merge: Merge, survivor: Customer, restored: Customer) -> d
             named.update(same.values_list("pk", flat=True))
     records = sorted(named)
     return {
+        "events": _events_named(own, survivor, restored, merge.merged_at),
         "source_records": _move_back(SourceRecord, records, survivor, restored),
         "orders": _move_back(Order, orders, survivor, restored),
         "consents": _move_back(ConsentRecord, records, survivor, restored, by="source_record_id"),
@@ -523,6 +526,25 @@ def _route_later_rows(merge: Merge, survivor: Customer, restored: Customer) -> d
             FormSubmission, records, survivor, restored, by="source_record_id"
         ),
     }
+
+
+def _events_named(
+    own: Mapping[str, set[str]],
+    survivor: Customer,
+    restored: Customer,
+    since: datetime.datetime,
+) -> list[int]:
+    """Move back the events tracked since the merge under one of ``own``, the restored
+    customer's ids in their sources; their ids."""
+    back: list[int] = []
+    for source, ids in own.items():
+        for chunk in _chunks(sorted(ids)):
+            rows = Event.objects.filter(
+                customer=survivor, received_at__gt=since, source=source, user_id__in=chunk
+            )
+            back += rows.values_list("pk", flat=True)
+            rows.update(customer=restored)
+    return back
 
 
 def _orders_named(

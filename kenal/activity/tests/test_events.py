@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from kenal.activity import services
 from kenal.activity.events import Call, Recorded, customer_values, record, user_key
 from kenal.activity.models import Cart, CustomerTraits, Event, Order, Product
 from kenal.customers.models import Customer, CustomField, SourceRecord
 from kenal.customers.services import Origin, create_customer
+from kenal.identity.merging import merge_customers, unmerge
 
 pytestmark = pytest.mark.django_db
 
@@ -363,3 +365,30 @@ def test_a_product_event_without_a_product_is_reported() -> None:
     result = send(call(name="Product Viewed", anonymous_id="a", properties={"price": 1}))
     assert result.problems[0].errors[0].field == "properties.sku"
     assert Event.objects.get().product is None
+
+
+def test_a_merge_undone_sends_each_customer_its_activity_and_the_events_tracked_since() -> None:
+    identify("u-1", email="budi@contoh.id", name="Budi Santoso")
+    identify("u-2", email="b.santoso@surel.id", name="Budi Santoso")
+    budi = Customer.objects.get(emails__email="budi@contoh.id")
+    santoso = Customer.objects.get(emails__email="b.santoso@surel.id")
+    send(call("page", name="Home", user_id="u-2"))
+    ticket = services.open_ticket(santoso, subject="Retur sepatu")
+    merge = merge_customers(budi, santoso, actor=None)
+    assert set(Event.objects.values_list("customer", flat=True)) == {budi.pk}
+
+    # Since the merge: each userId's events reach the survivor, and a call is logged there.
+    send(
+        call("track", name="Product Viewed", user_id="u-2", message_id="after-2"),
+        call("track", name="Product Viewed", user_id="u-1", message_id="after-1"),
+    )
+    services.log_interaction(budi, kind="call", direction="inbound", staff=None)
+    unmerge(merge, actor=None)
+
+    events = dict(Event.objects.filter(kind="track").values_list("message_id", "customer"))
+    assert events == {"after-1": budi.pk, "after-2": santoso.pk}
+    assert Event.objects.filter(kind="page").get().customer == santoso
+    ticket.refresh_from_db()
+    assert ticket.customer == santoso
+    assert CustomerTraits.objects.get(customer=santoso).open_tickets == 1
+    assert CustomerTraits.objects.get(customer=budi).last_contact_at is not None

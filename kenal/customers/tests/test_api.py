@@ -485,6 +485,16 @@ def test_patch_changes_only_the_fields_sent(agent_key: str) -> None:
 
 
 @pytest.mark.django_db
+def test_a_customer_can_be_marked_do_not_contact(agent_key: str) -> None:
+    budi = make("Budi Santoso")
+    assert get(f"{CUSTOMERS}/{budi.pk}", agent_key).json()["do_not_contact"] is False
+    response = send("PATCH", f"{CUSTOMERS}/{budi.pk}", agent_key, {"do_not_contact": True})
+    assert response.json()["do_not_contact"] is True
+    budi.refresh_from_db()
+    assert budi.do_not_contact
+
+
+@pytest.mark.django_db
 def test_an_empty_patch_writes_nothing(agent_key: str) -> None:
     budi = make("Budi Santoso")
     response = send("PATCH", f"{CUSTOMERS}/{budi.pk}", agent_key, {})
