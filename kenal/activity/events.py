@@ -671,8 +671,10 @@ def _amount(value: Any, path: str) -> Decimal | None:
     if value is None or value == "":
         return None
     amount = normalise.parse_decimal(value, field=path)
-    if amount < 0 or abs(amount) >= Decimal(10) ** 14:
+    if amount < 0:
         raise InvalidValue(path, value, _("an amount of at least 0"))
+    if amount >= Decimal(10) ** 14:
+        raise InvalidValue(path, value, _("an amount below 100,000,000,000,000"))
     return amount.quantize(Decimal("0.01"))
 
 

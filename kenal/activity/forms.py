@@ -64,7 +64,7 @@ class InteractionForm(forms.Form):
     occurred_at = forms.CharField(
         label=gettext_lazy("When"),
         required=False,
-        help_text=gettext_lazy("Leave empty for now."),
+        help_text=gettext_lazy("Leave empty to use the current time."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
     contact_anyway = forms.BooleanField(

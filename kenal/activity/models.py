@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kenal.customers.models import Customer
 
@@ -133,10 +134,10 @@ class Ticket(models.Model):
     """A support case: open until resolved or closed."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         PENDING = "pending", _("Waiting on customer")
         RESOLVED = "resolved", _("Resolved")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", pgettext_lazy("status", "Closed")
 
     class Priority(models.TextChoices):
         LOW = "low", _("Low")
@@ -294,7 +295,7 @@ class Cart(models.Model):
     """A shopping cart seen through tracking: open until ordered; an idle open cart is abandoned."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         ORDERED = "ordered", _("Ordered")
 
     customer = models.ForeignKey(

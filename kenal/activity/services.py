@@ -337,7 +337,7 @@ def set_ticket_status(
     moment = _attempt(_moment, "closed_at", at)
     if isinstance(moment, datetime.datetime) and moment < ticket.opened_at:
         moment = InvalidValue(
-            "closed_at", moment.isoformat(), _("a moment after the ticket was opened")
+            "closed_at", moment.isoformat(), _("a moment on or after the ticket was opened")
         )
     _checked(checked, moment)
     if status == ticket.status:

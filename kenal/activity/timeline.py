@@ -33,7 +33,7 @@ from django.db.models import (
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from kenal.activity.models import (
     Cart,
@@ -366,11 +366,26 @@ def _interactions(customer_id: int, cursor: Cursor | None, rank: int, limit: int
     return Batch([_interaction_entry(item, rank) for item in found], complete)
 
 
-def _interaction_entry(item: Interaction, rank: int) -> Entry:
-    title = _("%(direction)s %(kind)s") % {
-        "direction": item.get_direction_display(),
-        "kind": str(item.get_kind_display()).lower(),
+def _interaction_titles() -> dict[tuple[str, str], str]:
+    """Whole titles, so each language words them its own way ("Telepon keluar")."""
+    inbound, outbound = Interaction.Direction.INBOUND, Interaction.Direction.OUTBOUND
+    kinds = Interaction.Kind
+    return {
+        (inbound, kinds.CALL): _("Inbound call"),
+        (outbound, kinds.CALL): _("Outbound call"),
+        (inbound, kinds.CHAT): _("Inbound chat"),
+        (outbound, kinds.CHAT): _("Outbound chat"),
+        (inbound, kinds.EMAIL): _("Inbound email"),
+        (outbound, kinds.EMAIL): _("Outbound email"),
+        (inbound, kinds.VISIT): _("Store visit"),
+        (outbound, kinds.VISIT): _("Visit to the customer"),
+        (inbound, kinds.MEETING): _("Meeting requested by the customer"),
+        (outbound, kinds.MEETING): _("Meeting"),
     }
+
+
+def _interaction_entry(item: Interaction, rank: int) -> Entry:
+    title = _interaction_titles().get((item.direction, item.kind), item.get_kind_display())
     return Entry(
         kind="interaction",
         when=item.occurred_at,
@@ -397,7 +412,7 @@ def _tickets_opened(customer_id: int, cursor: Cursor | None, rank: int, limit: i
             when=ticket.opened_at,
             title=_("Ticket opened: %(subject)s") % {"subject": ticket.subject},
             detail=_joined(
-                _("%(priority)s priority") % {"priority": ticket.get_priority_display()},
+                _("Priority: %(priority)s") % {"priority": ticket.get_priority_display()},
                 ticket.description,
             ),
             who=_person(ticket.assignee),
@@ -422,8 +437,12 @@ def _tickets_closed(customer_id: int, cursor: Cursor | None, rank: int, limit: i
             Entry(
                 kind="ticket",
                 when=ticket.closed_at,
-                title=_("Ticket %(status)s: %(subject)s")
-                % {"status": str(ticket.get_status_display()).lower(), "subject": ticket.subject},
+                title=(
+                    _("Ticket resolved: %(subject)s")
+                    if ticket.status == Ticket.Status.RESOLVED
+                    else _("Ticket closed: %(subject)s")
+                )
+                % {"subject": ticket.subject},
                 who=_person(ticket.assignee),
                 link=_admin_link(ticket),
                 status=ticket.status,
@@ -671,7 +690,7 @@ def _cart_entry(cart: Cart, idle_since: datetime.datetime, rank: int) -> Entry:
         ),
         link=_admin_link(cart),
         status="abandoned" if abandoned else "open",
-        status_label=_("Abandoned") if abandoned else _("Open"),
+        status_label=_("Abandoned") if abandoned else pgettext("status", "Open"),
         lines=lines,
         rank=rank,
         row=cart.pk,

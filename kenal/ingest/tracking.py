@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from kenal.activity import events
@@ -128,15 +129,24 @@ def limit_of(call: str) -> int:
 
 def too_large(size: int, limit: int) -> Refused:
     expected = _("at most %(limit)s bytes (%(kb)d KB) per request") % {
-        "limit": f"{limit:,}",
+        "limit": _grouped(limit),
         "kb": limit // 1024,
     }
     return Refused(
         400,
         "too_large",
         _("The request is larger than %(kb)d KB, the limit for this call.") % {"kb": limit // 1024},
-        [InvalidValue("body", _("%(size)s bytes") % {"size": f"{size:,}"}, expected)],
+        [InvalidValue("body", _bytes(size), expected)],
     )
+
+
+def _grouped(number: int) -> str:
+    """A number with the thousands separator of the active language (32,768 or 32.768)."""
+    return number_format(number, force_grouping=True)
+
+
+def _bytes(size: int) -> str:
+    return _("%(size)s bytes") % {"size": _grouped(size)}
 
 
 def decoded_body(raw: bytes, content_encoding: str, limit: int) -> Any:
@@ -174,7 +184,7 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
             400,
             "invalid_gzip",
             _("The body says it is gzip-compressed but cannot be decompressed."),
-            [InvalidValue("body", f"{len(raw):,} bytes", _("gzip-compressed JSON"))],
+            [InvalidValue("body", _bytes(len(raw)), _("gzip-compressed JSON"))],
         ) from exc
     if len(data) > limit:
         # At least this much; the rest is not inflated (a small body can inflate to gigabytes).
@@ -226,10 +236,11 @@ def parse_message(
     if check_size:
         size = len(json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode())
         if size > MAX_MESSAGE_BYTES:
-            expected = _("a message of at most %(limit)s bytes (32 KB)") % {
-                "limit": f"{MAX_MESSAGE_BYTES:,}"
+            expected = _("a message of at most %(limit)s bytes (%(kb)d KB)") % {
+                "limit": _grouped(MAX_MESSAGE_BYTES),
+                "kb": MAX_MESSAGE_BYTES // 1024,
             }
-            raise MessageInvalid([InvalidValue(here or "body", f"{size:,} bytes", expected)])
+            raise MessageInvalid([InvalidValue(here or "body", _bytes(size), expected)])
     kind = _kind(call, message, reader)
     if kind is None:  # what else to check depends on the call
         raise MessageInvalid(errors, _message_id(message))

@@ -35,10 +35,13 @@ def test_translations_keep_their_placeholders(catalogue: polib.POFile) -> None:
 
 
 def test_the_compiled_catalogue_matches_the_source(catalogue: polib.POFile) -> None:
-    compiled = {entry.msgid: entry for entry in polib.mofile(str(LOCALE / "django.mo"))}
+    compiled = {
+        (entry.msgctxt, entry.msgid): entry for entry in polib.mofile(str(LOCALE / "django.mo"))
+    }
     for entry in catalogue.translated_entries():
-        assert entry.msgid in compiled, entry.msgid
-        assert compiled[entry.msgid].msgstr == entry.msgstr, entry.msgid
+        key = (entry.msgctxt, entry.msgid)
+        assert key in compiled, key
+        assert compiled[key].msgstr == entry.msgstr, key
 
 
 def test_validation_messages_speak_indonesian() -> None:
