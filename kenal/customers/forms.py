@@ -42,6 +42,7 @@ ADDRESS_PARTS = (
     "postcode",
     "country",
 )
+NEW_CUSTOMER_STAGE = LifecycleStage.PROSPECT  # where the new-customer form starts
 BLANK_ROWS = 1  # blank rows offered after the existing ones, ready to be filled in
 
 _ROW_NAME = re.compile(r"^(emails|phones|addresses)-(\d+)-(\w+)$")
@@ -339,7 +340,7 @@ class CustomerForm:
         cls, values: Mapping[str, Any] | None, fields: Sequence[CustomField]
     ) -> CustomerForm:
         """The form for a new customer (``values`` None) or for stored values."""
-        values = values or {"lifecycle_stage": LifecycleStage.PROSPECT}
+        values = values or {"lifecycle_stage": NEW_CUSTOMER_STAGE}
         rows = {
             kind: [make_row(kind, i, entry) for i, entry in enumerate(values.get(kind) or [])]
             for kind in ROW_KINDS
@@ -448,6 +449,15 @@ class CustomerForm:
         raw.pop("custom", None)
         if custom:
             raw["custom"] = custom
+        return raw
+
+    def raw_for_adding(self) -> dict[str, Any]:
+        """What the new-customer form adds to a customer already known: what was filled in,
+        except the lifecycle stage the form starts at (a loyal customer is not set back to
+        prospect because nobody touched the select)."""
+        raw = self.raw_for_create()
+        if raw.get("lifecycle_stage") == NEW_CUSTOMER_STAGE:
+            del raw["lifecycle_stage"]
         return raw
 
     def raw_for_update(self, current: Mapping[str, Any]) -> dict[str, Any]:

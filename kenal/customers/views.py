@@ -1,11 +1,14 @@
 """Customer pages: the list, a customer's page, the create / edit form and notes.
 
-Views only translate between HTTP and :mod:`kenal.customers.services`.
+Views only translate between HTTP and the services: :mod:`kenal.customers.services` for the
+record, :mod:`kenal.identity.candidates` for the possible duplicates a new customer's details
+reveal.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kenal.activity import traits
@@ -24,6 +28,7 @@ from kenal.customers.forms import MAX_ROW_INDEX, ROW_KINDS, CustomerForm, make_r
 from kenal.customers.models import Customer, LifecycleStage, SourceRecord, Tag
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid, CustomerQuery, Origin
+from kenal.identity import candidates
 from kenal.privacy.models import Purpose
 from kenal.privacy.services import current_consents
 from kenal.web.requests import HtmxHttpRequest, render_htmx, staff_user
@@ -221,10 +226,16 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _customer_form(request, customer)
 
 
+# A GET of the form with this parameter answers with the possible-duplicates panel only.
+CHECK_DUPLICATES = "check_duplicates"
+
+
 def _customer_form(request: HttpRequest, customer: Customer | None) -> HttpResponse:
     fields = list(custom_fields.active_fields())
     current = services.editable_values(customer) if customer is not None else None
     if request.method != "POST":
+        if CHECK_DUPLICATES in request.GET:
+            return _duplicates_hint(request, customer)
         return _render_form(request, customer, CustomerForm.initial(current, fields))
     form = CustomerForm.from_post(request.POST, fields)
     if request.POST.get("add_row") in ROW_KINDS:
@@ -234,16 +245,14 @@ def _customer_form(request: HttpRequest, customer: Customer | None) -> HttpRespo
     origin = Origin(source="web", actor=staff_user(request))
     try:
         if customer is None:
-            saved = services.create_customer(form.raw_for_create(), origin)
-            messages.success(request, _("Customer %(name)s created.") % {"name": saved})
-        else:
-            assert current is not None
-            raw = form.raw_for_update(current)
-            if not raw:
-                messages.info(request, _("Nothing was changed."))
-                return redirect("customers:detail", pk=customer.pk)
-            saved = services.update_customer(customer, raw, origin)
-            messages.success(request, _("Changes to %(name)s saved.") % {"name": saved})
+            return _create(request, form, origin)
+        assert current is not None
+        raw = form.raw_for_update(current)
+        if not raw:
+            messages.info(request, _("Nothing was changed."))
+            return redirect("customers:detail", pk=customer.pk)
+        saved = services.update_customer(customer, raw, origin)
+        messages.success(request, _("Changes to %(name)s saved.") % {"name": saved})
     except CustomerInvalid as exc:
         form.add_errors(exc.errors)
         form.pad_rows()
@@ -251,11 +260,49 @@ def _customer_form(request: HttpRequest, customer: Customer | None) -> HttpRespo
     return redirect("customers:detail", pk=saved.pk)
 
 
+# The new-customer form's answers to "this may be a customer you already have".
+ADD_TO = "add_to"  # the known customer's id: add what was typed to them
+CONFIRM_NEW = "confirm_new"  # "yes": create a new customer anyway
+
+
+def _create(request: HttpRequest, form: CustomerForm, origin: Origin) -> HttpResponse:
+    """Create the customer typed in, unless it may be one already known: then the form comes
+    back with the candidates, for the person to open one, add the details to one, or confirm
+    a new customer. Raises ``CustomerInvalid`` on bad values."""
+    if target := request.POST.get(ADD_TO, "").strip():
+        if not request.user.has_perm("customers.change_customer"):
+            raise PermissionDenied
+        known = get_object_or_404(Customer, pk=int(target) if target.isdigit() else 0)
+        saved = candidates.add_details(known, form.raw_for_adding(), origin)
+        messages.success(
+            request, _("The details you entered were added to %(name)s.") % {"name": saved}
+        )
+        return redirect("customers:detail", pk=saved.pk)
+    anyway = request.POST.get(CONFIRM_NEW) == "yes"
+    outcome = candidates.create_new(form.raw_for_create(), origin, anyway=anyway)
+    if outcome.customer is None:
+        form.pad_rows()
+        return _render_form(request, None, form, duplicates=outcome.candidates)
+    messages.success(request, _("Customer %(name)s created.") % {"name": outcome.customer})
+    if outcome.candidates:
+        messages.info(
+            request,
+            ngettext(
+                "The possible duplicate waits in the duplicates queue for a decision.",
+                "The %(count)d possible duplicates wait in the duplicates queue for a decision.",
+                len(outcome.candidates),
+            )
+            % {"count": len(outcome.candidates)},
+        )
+    return redirect("customers:detail", pk=outcome.customer.pk)
+
+
 def _render_form(
     request: HttpRequest,
     customer: Customer | None,
     form: CustomerForm,
     rejected: SourceRecord | None = None,
+    duplicates: Sequence[candidates.Candidate] = (),
 ) -> HttpResponse:
     context = {
         "section": "customers",
@@ -263,8 +310,35 @@ def _render_form(
         "form": form,
         "rejected": rejected,
         "next_index": {kind: form.next_index(kind) for kind in ROW_KINDS},
+        **_duplicates_context(request, duplicates, customer),
     }
     return render(request, "customers/form.html", context)
+
+
+def _duplicates_context(
+    request: HttpRequest, duplicates: Sequence[candidates.Candidate], customer: Customer | None
+) -> dict[str, Any]:
+    """What the possible-duplicates panel shows, and which of its actions this person has."""
+    new = customer is None
+    return {
+        "duplicates": list(duplicates),
+        "duplicate_actions": new,
+        "can_add_details": new and request.user.has_perm("customers.change_customer"),
+        "sure_match": any(candidate.sure for candidate in duplicates),
+    }
+
+
+def _duplicates_hint(request: HttpRequest, customer: Customer | None) -> HttpResponse:
+    """The possible-duplicates panel for what is being typed into the form (fetched by htmx
+    after an email or phone changes). Reads only; the customer being edited is left out."""
+    if not request.user.has_perm("customers.view_customer"):
+        raise PermissionDenied
+    form = CustomerForm.from_post(request.GET, [])
+    found = candidates.possible_duplicates(
+        form.raw_for_create(), exclude=customer.pk if customer is not None else None
+    )
+    context = _duplicates_context(request, found, customer)
+    return render(request, "customers/_possible_duplicates.html", context)
 
 
 @require_GET
