@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import product
 
 from django.utils.functional import Promise
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import OSA, JaroWinkler
 from rapidfuzz.fuzz import token_set_ratio
 
-from kenal.identity.names import name_similarity
+from kenal.identity.names import NameAgreement, joined_forms, name_code, name_similarity
 from kenal.identity.people import Person, Place
 
 __all__ = ["COMPARISONS", "Comparison", "Outcome", "compare"]
@@ -28,6 +28,9 @@ class Outcome:
     level: int | None  # index into the comparison's levels; None: missing on a side
     left: str
     right: str
+    # Names only: they agree on fewer than three words, each of which very many customers
+    # have (frequency.CROWDED): strangers born the same day can have such a name.
+    crowded: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,31 +41,72 @@ class Comparison:
     compare: Callable[[Person, Person], Outcome]
 
 
+# Names agreeing on this many words (initials aside) are rare together, whatever the words.
+DISTINCTIVE_WORDS = 3
+_COMPATIBLE = 1
+
+
 def _name(a: Person, b: Person) -> Outcome:
     left, right = " ".join(a.names), " ".join(b.names)
     if not a.names or not b.names:
         return Outcome(None, left, right)
     agreement = name_similarity(a.names, b.names)
+    level = _name_level(agreement, a, b)
+    if level > _COMPATIBLE and len(a.names) != len(b.names):
+        # Two words of the longer name may be one word of the other written with a space
+        # ("Nur Hayati", "Nurhayati"; "Mc Gilchrist", "McGilchrist").
+        joined = _joined(a, b) if len(a.names) > len(b.names) else _joined(b, a, swap=True)
+        if joined is not None:
+            agreement, level = joined, _COMPATIBLE
+    return Outcome(level, left, right, _crowded(agreement, a, b))
+
+
+def _name_level(agreement: NameAgreement, a: Person, b: Person) -> int:
     score = agreement.score
     aligned = max(len(a.names), len(b.names)) - agreement.unmatched
     if score >= 0.99 and not agreement.unmatched:
-        level = 0
-    elif aligned == min(len(a.names), len(b.names)) and all(
+        return 0
+    if aligned == min(len(a.names), len(b.names)) and all(
         _typo(x, y, a, b) for x, y in agreement.fuzzy_pairs
     ):
         # Every word of the shorter name is in the longer one, as written, by sound (old
         # spelling, j/y), as an initial or with a typo (a word nobody else has): a form of
         # the same name, not another name a letter away (Rina, Rini).
-        level = 1
-    elif score >= 0.93:
-        level = 2
-    elif score >= 0.85:
-        level = 3
-    elif score >= 0.70:
-        level = 4
-    else:
-        level = 5
-    return Outcome(level, left, right)
+        return _COMPATIBLE
+    if score >= 0.93:
+        return 2
+    if score >= 0.85:
+        return 3
+    if score >= 0.70:
+        return 4
+    return 5
+
+
+def _joined(longer: Person, shorter: Person, *, swap: bool = False) -> NameAgreement | None:
+    """The agreement of the names with two words of ``longer`` joined, when the joined word
+    is a word of ``shorter`` as written or by sound and the names are then forms of one
+    another; else None. ``swap``: ``longer`` is the right-hand person."""
+    words = set(shorter.names)
+    codes = {name_code(token) for token in shorter.names}
+    for tokens, word in joined_forms(longer.names):
+        if word not in words and name_code(word) not in codes:
+            continue  # the cheap test first: most pairs have no such word
+        joined = replace(longer, names=tokens)
+        left, right = (shorter, joined) if swap else (joined, shorter)
+        agreement = name_similarity(left.names, right.names)
+        if all(word not in pair for pair in agreement.fuzzy_pairs) and (
+            _name_level(agreement, left, right) <= _COMPATIBLE
+        ):
+            return agreement
+    return None
+
+
+def _crowded(agreement: NameAgreement, a: Person, b: Person) -> bool:
+    """Whether the names agree only on words very many customers have, and on too few of
+    them to be rare together."""
+    if len(agreement.word_pairs) >= DISTINCTIVE_WORDS:
+        return False
+    return all(x in a.crowded_names or y in b.crowded_names for x, y in agreement.word_pairs)
 
 
 def _typo(x: str, y: str, a: Person, b: Person) -> bool:

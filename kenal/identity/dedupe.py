@@ -157,7 +157,7 @@ def dedupe(
     ids = list(
         Customer.objects.filter(merged_into=None).order_by("id").values_list("id", flat=True)
     )
-    frequency.remember_common(_common_name_words())
+    frequency.remember(_common_name_words())
     people = load_people(ids)
     result.customers = len(people)
     clock.lap("load")
@@ -234,14 +234,15 @@ def blocked_pairs(people: Mapping[int, Person]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def _common_name_words() -> Iterable[str]:
-    """Every name word more than a few customers have, in one query instead of one per word."""
+def _common_name_words() -> Iterable[tuple[str, int]]:
+    """Every name word more than a few customers have, with how many have it, in one query
+    instead of one per word."""
     rows = (
         NameToken.objects.values("token")
         .annotate(holders=Count("customer_id"))
         .filter(holders__gt=frequency.RARE)
     )
-    return rows.values_list("token", flat=True).iterator(chunk_size=10_000)
+    return rows.values_list("token", "holders").iterator(chunk_size=10_000)
 
 
 def _judged_distinct() -> set[tuple[int, int]]:

@@ -3,7 +3,8 @@
 Only persons sharing a key are ever scored, so matching one record reads a handful of
 index rows whatever the size of the database. Each key pairs a name code with a second
 fact, so the common names of a country do not make huge blocks; birth dates are keyed
-with day and month in order of size, so a swapped date still meets its twin.
+with day and month in order of size, so a swapped date still meets its twin. An identifying
+number (a unique custom field) is keyed on its own, so one typed with a slip meets its owner.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ MAX_BLOCK = 200
 # Customers scored per record at most: those sharing the most keys with it.
 MAX_CANDIDATES = 60
 CHUNK = 2_000
+# Letters of a name code that, with the birth date, make a key.
+PREFIX = 3
+# Identifying numbers shorter than this get no keys of their own.
+MIN_IDENTIFIER = 6
 
 
 def blocking_keys(person: Person) -> set[str]:
@@ -41,6 +46,9 @@ def blocking_keys(person: Person) -> set[str]:
     for code in codes:
         if born:
             keys.add(f"nd:{code}|{born}")
+            # The start of the word, for a typo further on in every word (Kyle Bullivant,
+            # Kyale Bullivnt): the birth date keeps the block small.
+            keys.add(f"nb:{code[:PREFIX]}|{born}")
         keys.update(f"np:{code}|{postcode}" for postcode in postcodes)
     keys.update(f"nn:{a}|{b}" for a, b in combinations(codes[:4], 2))
     if born:
@@ -49,7 +57,25 @@ def blocking_keys(person: Person) -> set[str]:
         local = email.partition("@")[0]
         if len(local) > 5:
             keys.add(f"el:{local}")
+    for identifier in person.identifiers:
+        keys.update(_slip_keys(identifier))
     return {key[:120] for key in keys}
+
+
+def _slip_keys(identifier: str) -> set[str]:
+    """Keys an identifying number shares with itself typed with one slip.
+
+    The same number meets its customer by the unique field itself; one character wrong, or two
+    neighbours swapped, leaves one of three parts as it was written: a key per part, the
+    number with that part hidden. Short numbers say too little to key on.
+    """
+    field, _colon, value = identifier.partition(":")
+    if len(value) < MIN_IDENTIFIER:
+        return set()
+    cuts = [0, len(value) // 3, 2 * len(value) // 3, len(value)]
+    return {
+        f"id:{field}|{part}|{value[: cuts[part]]}*{value[cuts[part + 1] :]}" for part in range(3)
+    }
 
 
 _deferred: ContextVar[set[int] | None] = ContextVar("deferred_key_refresh", default=None)

@@ -17,7 +17,14 @@ from functools import cache, lru_cache
 
 from rapidfuzz.distance import JaroWinkler
 
-__all__ = ["NameAgreement", "name_code", "name_similarity", "name_tokens", "token_codes"]
+__all__ = [
+    "NameAgreement",
+    "joined_forms",
+    "name_code",
+    "name_similarity",
+    "name_tokens",
+    "token_codes",
+]
 
 # Compared with dots removed, so "Hj." and "Hj", "S.Kom." and "SKom" are the same key.
 # fmt: off
@@ -87,6 +94,8 @@ class NameAgreement:
     same_order: bool  # aligned tokens appear in the same order on both sides
     # The token pairs matched by Jaro-Winkler alone: a typo, or two different names.
     fuzzy_pairs: tuple[tuple[str, str], ...] = ()
+    # Every aligned token pair other than an initial, as (left token, right token).
+    word_pairs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,7 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
     counts = [0, 0, 0, 0]
     total = 0.0
     fuzzy: list[tuple[str, str]] = []
+    words: list[tuple[str, str]] = []
     for score, kind, i, j in candidates:
         if i not in used_left and j not in used_right:
             used_left.add(i)
@@ -209,6 +219,8 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
             aligned.append((i, j))
             counts[kind] += 1
             total += score
+            if kind != _INITIAL:
+                words.append((left[i], right[j]))
             if kind == _FUZZY:
                 fuzzy.append((left[i], right[j]))
     right_order = [j for _, j in sorted(aligned)]
@@ -222,7 +234,22 @@ def name_similarity(left: Sequence[str], right: Sequence[str]) -> NameAgreement:
         unmatched=longer - len(aligned),
         same_order=right_order == sorted(right_order),
         fuzzy_pairs=tuple(fuzzy),
+        word_pairs=tuple(words),
     )
+
+
+def joined_forms(tokens: Sequence[str]) -> list[tuple[tuple[str, ...], str]]:
+    """The name with two neighbouring words written as one, for each such pair, with the word
+    they make: "Nur Hayati" is also "Nurhayati", "Mc Gilchrist" "McGilchrist". Initials are
+    never joined."""
+    forms: list[tuple[tuple[str, ...], str]] = []
+    for index in range(len(tokens) - 1):
+        first, second = tokens[index], tokens[index + 1]
+        if len(first) > 1 and len(second) > 1:
+            # Canonical again: old spelling can span the join ("mcgilc" + "hrist").
+            word = _canonical(first + second)
+            forms.append(((*tokens[:index], word, *tokens[index + 2 :]), word))
+    return forms
 
 
 # Faker's locales whose name lists count as known names.

@@ -77,6 +77,8 @@ class Person:
     identifiers: frozenset[str] = field(default_factory=frozenset)
     # Words of ``names`` that are names in their own right, not typos (see mark_common).
     common_names: frozenset[str] = field(default_factory=frozenset)
+    # Words of ``names`` that very many customers have (see frequency.CROWDED).
+    crowded_names: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def of(
@@ -120,10 +122,15 @@ def load_people(customer_ids: Iterable[int]) -> dict[int, Person]:
 
 
 def mark_common(people: Sequence[Person]) -> list[Person]:
-    """The persons with ``common_names`` completed from the customers' own names."""
-    found = frequency.common(token for person in people for token in person.names)
+    """The persons with ``common_names`` completed, and ``crowded_names`` set, from the
+    customers' own names."""
+    common, crowded = frequency.classify(token for person in people for token in person.names)
     return [
-        replace(person, common_names=person.common_names | found.intersection(person.names))
+        replace(
+            person,
+            common_names=person.common_names | common.intersection(person.names),
+            crowded_names=frozenset(crowded.intersection(person.names)),
+        )
         for person in people
     ]
 

@@ -25,6 +25,7 @@ EXACT = 0
 NAME_COMPATIBLE, NAME_STRONG, NAME_CLOSE, NAME_WEAK, NAME_DIFFERENT = 1, 2, 3, 4, 5
 BIRTH_SWAPPED, BIRTH_NEAR, BIRTH_DIFFERENT = 1, 2, 3
 IDENTIFIER_NEAR = 1
+STREET_CLOSE = PHONE_CLOSE = 1
 DIFFERENT_GENDER = 1
 
 
@@ -88,12 +89,27 @@ def _corroborated(scored: Scored) -> bool:
         return True
     if born is not None and born <= BIRTH_SWAPPED:
         # Twins share a birth date, and often names a letter apart (Rina, Rini; Fajar,
-        # Fajri): a birth date backs only names that are forms of one another.
-        return name <= NAME_COMPATIBLE
+        # Fajri): a birth date backs only names that are forms of one another. And strangers
+        # with a crowded name (Dewi Lestari in a large database) are born the same day: for
+        # such a name the home or the phone must agree too.
+        if name > NAME_COMPATIBLE:
+            return False
+        return not scored.outcomes[NAME].crowded or _same_home(levels)
     if name == EXACT and levels[PHONE] == EXACT:
         return True  # the same full name on the same phone
     # A mistyped birth date still counts when the same street and postcode back it up.
     return born == BIRTH_NEAR and levels[STREET] == EXACT and levels[POSTCODE] == EXACT
+
+
+def _same_home(levels: list[int | None]) -> bool:
+    """The same or a similar street, or the same postcode (more than a city), or the same
+    phone number (or one a slip off)."""
+    street, postcode, phone = levels[STREET], levels[POSTCODE], levels[PHONE]
+    return (
+        (street is not None and street <= STREET_CLOSE)
+        or postcode == EXACT
+        or (phone is not None and phone <= PHONE_CLOSE)
+    )
 
 
 def accepts_key(scored: Scored, rule: str) -> bool:

@@ -68,6 +68,34 @@ def test_a_mononym_gets_keys_and_is_found() -> None:
     assert by_email.pk in found_for(Person.of(full_name="W", emails=["wiranto1947@mail.id"]))
 
 
+def test_typos_in_every_word_still_meet_by_birth_date() -> None:
+    stored = add_customer("Kyle Bullivant", born=D(1959, 5, 23), postcode="3192")
+
+    typed = Person.of(
+        full_name="Kyale Bullivnt", birth_date=D(1959, 5, 23), places=[("", "", "3912")]
+    )
+
+    assert stored.pk in found_for(typed)
+    # The start of a word alone, without the birth date, is no key.
+    assert stored.pk not in found_for(Person.of(full_name="Kyale Bullivnt"))
+
+
+def test_an_identifying_number_a_slip_off_meets_its_owner() -> None:
+    nik = "3201011234560001"
+    owner = Person.of(full_name="Siti Aminah", identifiers=[f"7:{nik}"])
+    substituted = Person.of(full_name="Rina", identifiers=["7:3201011234569001"])
+    swapped = Person.of(full_name="Rina", identifiers=["7:3201011243560001"])
+    other = Person.of(full_name="Rina", identifiers=["7:3201019999990001"])
+    other_field = Person.of(full_name="Rina", identifiers=[f"8:{nik}"])
+
+    assert keys.blocking_keys(owner) & keys.blocking_keys(substituted)
+    assert keys.blocking_keys(owner) & keys.blocking_keys(swapped)
+    assert not keys.blocking_keys(owner) & keys.blocking_keys(other)
+    assert not keys.blocking_keys(owner) & keys.blocking_keys(other_field)
+    # Short numbers say too little.
+    assert keys.blocking_keys(Person.of(identifiers=["7:12345"])) == set()
+
+
 def test_people_who_share_nothing_are_not_compared() -> None:
     add_customer("Budi Santoso", born=D(1990, 5, 12), postcode="40111")
 

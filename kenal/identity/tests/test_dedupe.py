@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from kenal.customers.custom_fields import define_field
 from kenal.customers.models import Customer
+from kenal.customers.services import Origin, create_customer
 from kenal.identity import dedupe as dedupe_module
-from kenal.identity import review, training, weights
+from kenal.identity import frequency, keys, review, training, weights
 from kenal.identity.dedupe import blocked_pairs, dedupe
 from kenal.identity.merging import unmerge
 from kenal.identity.models import CandidatePair, MatchModel, Merge, Relationship
@@ -24,6 +26,7 @@ from kenal.identity.tests.test_matching import (
     D,
     add_customer,
     pair_of,
+    raw_customer,
     related,
 )
 
@@ -167,6 +170,54 @@ def chain() -> tuple[Customer, Customer, Customer]:
         add_customer("Budi Santoso", email="budisantoso90@contoh.id", phone="0812-9999-0000"),
         add_customer("Budi Santoso", born=D(1968, 1, 20), phone="0812-9999-0000"),
     )
+
+
+def test_namesakes_born_the_same_day_in_one_city_are_left_for_review_when_the_name_is_crowded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(frequency, "CROWDED", 3)
+    first = add_customer(
+        "Dewi Lestari", born=D(1995, 12, 23), phone="0838-6529-0686", city="Bekasi"
+    )
+    second = add_customer(
+        "DEWI LESSTARI", born=D(1995, 12, 23), phone="0823-5112-800", city="Bekasi"
+    )
+    for index in range(3):
+        add_customer("Dewi Lestari", born=D(1970 + index, 1, 1), city=f"Kota {index}")
+
+    report = dedupe()
+
+    assert report.merges == []
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.merged_into is None
+    assert second.merged_into is None
+    pair = pair_of(first, second)
+    assert pair is not None
+    assert pair.status == CandidatePair.Status.PENDING
+
+
+def test_an_identifying_number_typed_with_a_slip_is_found_and_merged() -> None:
+    define_field(key="nik", label="NIK", field_type="text", unique=True)
+    home = {"street": "Jl. Cempaka 12", "city": "Bandung"}
+    records = [
+        # A mononym with a mistyped birth date: nothing but the number brings them together.
+        (raw_customer("Sukarti", born=D(1961, 4, 9), **home), "3273014904610002"),
+        (raw_customer("Sukarti", born=D(1961, 4, 19), **home), "3273014904160002"),
+    ]
+    first, second = (
+        create_customer({**raw, "custom": {"nik": nik}}, Origin(source="crm"))
+        for raw, nik in records
+    )
+    keys.refresh([first.pk, second.pk])
+
+    report = dedupe()
+
+    assert [(proposal.left, proposal.right) for proposal in report.merges] == [
+        (first.pk, second.pk)
+    ]
+    second.refresh_from_db()
+    assert second.merged_into == first
 
 
 def test_a_chain_is_not_closed_through_a_person_in_between() -> None:

@@ -19,7 +19,7 @@ from kenal.customers.services import Origin, clean_customer, create_customer
 from kenal.hosted_forms import services as forms
 from kenal.hosted_forms.models import SignupForm
 from kenal.hosted_forms.services import FieldSpec, FormDefinition
-from kenal.identity import keys, review, services, weights
+from kenal.identity import frequency, keys, review, services, weights
 from kenal.identity.comparisons import compare
 from kenal.identity.dedupe import dedupe
 from kenal.identity.models import CandidatePair, MatchKey, Relationship
@@ -241,6 +241,75 @@ def test_one_person_twice_in_one_file_is_matched_as_across_files(tmp_path: Path)
     pair = pair_of(customer_of(run, 3), customer_of(run, 4))
     assert pair is not None
     assert pair.status == CandidatePair.Status.PENDING
+
+
+def test_a_name_written_with_a_space_is_a_form_of_the_name(tmp_path: Path) -> None:
+    def name_level(left: str, right: str) -> str:
+        scored = weights.DEFAULT.score(
+            compare(Person.of(full_name=left), Person.of(full_name=right))
+        )
+        return level_of(scored.explanation, "name")
+
+    assert name_level("Nur Hayati Lubis", "Nurhayati Lubis") == "compatible"
+    assert name_level("Sophie Nicolle", "Soph ie Nicolle") == "compatible"
+    assert name_level("Joel McGilc hrist", "Joel McGilchrist") == "compatible"
+    # Joined, the words must make the other word as written or by sound, not a word a letter
+    # away: "Putri Ani" is not "Putriana".
+    assert name_level("Putri Ani", "Putriana") != "compatible"
+
+    stored = add_customer("Nurhayati Lubis", born=D(1962, 1, 19), city="Medan")
+    run = import_rows(tmp_path, [row("Nur Hayati Lubis", born=D(1962, 1, 19), city="Medan")])
+    assert customer_of(run) == stored
+
+
+def _namesakes(count: int) -> None:
+    """Customers named Dewi Lestari, born on other days in other towns."""
+    for index in range(count):
+        add_customer("Dewi Lestari", born=D(1970 + index, 1, 1), city=f"Kota {index}")
+
+
+def test_namesakes_born_the_same_day_need_more_than_a_city_when_the_name_is_crowded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Strangers with a name very many customers have (frequency.CROWDED) are born the same
+    day in any large database: the birth date and the city do not tell them apart."""
+    monkeypatch.setattr(frequency, "CROWDED", 3)
+    stored = add_customer(
+        "Dewi Lestari",
+        born=D(1995, 12, 23),
+        phone="0838-6529-0686",
+        street="Jln. Anggrek 27",
+        city="Bekasi",
+        postcode="17111",
+    )
+    _namesakes(3)
+
+    stranger = resolve("Dewi Lesstari", born=D(1995, 12, 23), phone="0823-5112-800", city="Bekasi")
+    assert stranger.match is None
+    assert [match.customer_id for match in stranger.review] == [stored.pk]
+
+    # The same street, the same postcode or the same phone tells them apart.
+    for home in ({"street": "Jl. Anggrek No. 27"}, {"postcode": "17111"}):
+        match = resolve("Dewi Lesstari", born=D(1995, 12, 23), city="Bekasi", **home).match
+        assert match is not None
+        assert match.customer_id == stored.pk
+    # A name of three words is rare together, however common each word.
+    rare_together = add_customer("Dewi Lestari Sugiarto", born=D(1988, 2, 2), city="Bogor")
+    match = resolve("Dewi Lestari Sugiarto", born=D(1988, 2, 2)).match
+    assert match is not None
+    assert match.customer_id == rare_together.pk
+
+
+def test_namesakes_born_the_same_day_are_one_person_while_the_name_is_not_crowded() -> None:
+    stored = add_customer("Dewi Lestari", born=D(1995, 12, 23), city="Bekasi")
+    _namesakes(3)  # fewer than frequency.CROWDED
+
+    match = resolve(
+        "Dewi Lesstari", born=D(1995, 12, 23), phone="0823-5112-800", city="Bekasi"
+    ).match
+
+    assert match is not None
+    assert match.customer_id == stored.pk
 
 
 # --- household traps ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from kenal.identity.names import (
     NameAgreement,
+    joined_forms,
     name_code,
     name_similarity,
     name_tokens,
@@ -228,3 +229,24 @@ def test_empty_names_score_zero() -> None:
     assert name_similarity((), ()).score == 0.0
     assert similarity("", "Budi Santoso") == NameAgreement(0.0, 0, 0, 0, 0, 2, True)
     assert similarity("Ibu", "Ibu").score == 0.0
+
+
+def test_neighbouring_words_can_be_read_as_one() -> None:
+    assert joined_forms(name_tokens("Siti Nur Hayati")) == [
+        (("sitinur", "hayati"), "sitinur"),
+        (("siti", "nurhayati"), "nurhayati"),
+    ]
+    # Old spelling across the join reads as in the word written whole.
+    ((joined, word),) = joined_forms(name_tokens("Joel McGilc hrist"))[1:]
+    assert word == name_tokens("McGilchrist")[0] == "mcgilkhrist"
+    assert joined == name_tokens("Joel McGilchrist")
+
+
+def test_initials_and_mononyms_are_never_joined() -> None:
+    assert joined_forms(name_tokens("Budi S. Santoso")) == []
+    assert joined_forms(name_tokens("Sukarno")) == []
+
+
+def test_the_aligned_words_are_listed_without_initials() -> None:
+    agreement = similarity("Budi S. Santosa", "Budi Santoso Wibowo")
+    assert agreement.word_pairs == (("budi", "budi"), ("santosa", "santoso"))
