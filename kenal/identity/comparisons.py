@@ -145,13 +145,47 @@ def _email(a: Person, b: Person) -> Outcome:
         return Outcome(None, left, right)
     if a.emails & b.emails:
         return Outcome(0, left, right)
-    locals_a = {email.partition("@")[0] for email in a.emails}
-    locals_b = {email.partition("@")[0] for email in b.emails}
     close = any(
-        x == y or (len(x) > 5 and JaroWinkler.similarity(x, y) >= 0.95)
-        for x, y in product(locals_a, locals_b)
+        _locals_close(x.partition("@")[0], a, y.partition("@")[0], b)
+        for x, y in product(a.emails, b.emails)
     )
     return Outcome(1 if close else 2, left, right)
+
+
+def _locals_close(x: str, a: Person, y: str, b: Person) -> bool:
+    """Whether two addresses' local parts look like one person's.
+
+    Most people's address spells their name ("budi.santoso88"); two namesakes' addresses then
+    look alike because the names do, which the name comparison has already counted. When both
+    are made of the owner's name, only what they add to it (the digits) can tell.
+    """
+    added_x, added_y = _added_to_name(x, a), _added_to_name(y, b)
+    if added_x is not None and added_y is not None:
+        return bool(added_x) and added_x == added_y
+    return x == y or (len(x) > 5 and JaroWinkler.similarity(x, y) >= 0.95)
+
+
+def _added_to_name(local: str, person: Person) -> str | None:
+    """The digits of ``local`` when its letters are only the person's name words and their
+    initials ("budisantoso", "b.santoso", "santoso.budi"), else None."""
+    letters = "".join(char for char in local if "a" <= char <= "z")
+    if not letters or not _spelled_from(letters, person.names):
+        return None
+    return "".join(char for char in local if char.isdigit())
+
+
+def _spelled_from(letters: str, words: tuple[str, ...]) -> bool:
+    """Whether ``letters`` is a run of the words and their initials, with one whole word."""
+    pieces = {word for word in words if word} | {word[0] for word in words if word}
+    # reach[i]: (reachable, a whole word used) for letters[:i].
+    reach: list[tuple[bool, bool]] = [(True, False)] + [(False, False)] * len(letters)
+    for end in range(1, len(letters) + 1):
+        for piece in pieces:
+            start = end - len(piece)
+            if start >= 0 and reach[start][0] and letters[start:end] == piece:
+                whole = reach[start][1] or len(piece) > 1
+                reach[end] = (True, reach[end][1] or whole)
+    return reach[-1] == (True, True)
 
 
 def _phone(a: Person, b: Person) -> Outcome:

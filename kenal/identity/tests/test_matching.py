@@ -547,6 +547,37 @@ def test_name_and_city_alone_are_too_weak_even_for_review(tmp_path: Path) -> Non
     assert not CandidatePair.objects.exists()
 
 
+def test_namesakes_whose_emails_only_spell_their_name_are_not_proposed(tmp_path: Path) -> None:
+    # Each made an address from the same name: their likeness is the names', counted once.
+    add_customer("Budi Santoso", email="budisantoso@gmail.com", gender="male")
+
+    run = import_rows(tmp_path, [row("Budi Santoso", email="budi.santoso@yahoo.com", gender="L")])
+
+    assert run.created_count == 1
+    assert not CandidatePair.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "level"),
+    [
+        ("budisantoso88@gmail.com", "budi.santoso88@yahoo.co.id", "close"),  # the same digits
+        ("budisantoso@gmail.com", "budi.santoso@yahoo.com", "different"),
+        ("budi.santoso@gmail.com", "budi.santoso@yahoo.co.id", "different"),
+        ("bsantoso12@gmail.com", "b.santoso12@yahoo.com", "close"),
+        ("kucingmanis@gmail.com", "kucing.manis@yahoo.co.id", "close"),  # not made of the name
+    ],
+)
+def test_email_addresses_made_of_the_name_are_told_apart_by_what_they_add(
+    left: str, right: str, level: str
+) -> None:
+    budi = Person.of(full_name="Budi Santoso", emails=[left])
+    namesake = Person.of(full_name="Budi Santoso", emails=[right])
+
+    scored = weights.DEFAULT.score(compare(budi, namesake))
+
+    assert level_of(scored.explanation, "email") == level
+
+
 def test_a_pair_judged_distinct_is_never_proposed_again(tmp_path: Path) -> None:
     stored = add_customer("Dewi Lestari", street="Jl. Mawar 7", city="Semarang", postcode="50132")
     lines = [row("Dewi Lestary", id="T-1", city="Semarang", postcode="50132")]
