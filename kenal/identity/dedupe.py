@@ -135,7 +135,7 @@ def propose(left: int, right: int, a: Person, b: Person, model: Weights) -> Prop
     contact details the two share, kept as a relationship), or nothing (None)."""
     scored = model.score(compare(a, b))
     found = verdict(scored, model)
-    if found is Verdict.NEW and not (conflicts(scored) and shared_contacts(scored)):
+    if found is Verdict.NEW and not (conflicts(scored) and shared_contacts(a, b)):
         return None
     return Proposal(found, left, right, scored)
 
@@ -194,7 +194,7 @@ def dedupe(
         elif proposal.verdict is Verdict.REVIEW:
             result.reviews.append(proposal)
         else:
-            shared = shared_contacts(proposal.scored)
+            shared = shared_contacts(people[proposal.left], people[proposal.right])
             related = tuple((proposal.right, kind, value) for kind, value in shared)
             households.append((proposal.left, Resolution(None, (), related)))
     result.households = len(households)

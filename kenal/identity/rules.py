@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 
 from kenal.identity.comparisons import COMPARISONS
+from kenal.identity.people import Person
 from kenal.identity.weights import Scored, Weights
 
 __all__ = ["Verdict", "accepts_key", "conflicts", "shared_contacts", "verdict"]
@@ -126,16 +127,12 @@ def accepts_key(scored: Scored, rule: str) -> bool:
     return name is None or name <= limit
 
 
-def shared_contacts(scored: Scored) -> list[tuple[str, str]]:
+def shared_contacts(a: Person, b: Person) -> list[tuple[str, str]]:
     """(kind, value) of the contact details two people share: for a Relationship."""
-    shared: list[tuple[str, str]] = []
-    for index, kind in ((EMAIL, "shared_email"), (PHONE, "shared_phone")):
-        outcome = scored.outcomes[index]
-        if outcome.level == EXACT:
-            common = set(outcome.left.split(", ")) & set(outcome.right.split(", "))
-            shared.extend((kind, value) for value in sorted(common))
-    street = scored.outcomes[STREET]
-    if street.level == EXACT:
-        common = set(street.left.split("; ")) & set(street.right.split("; "))
-        shared.extend(("shared_address", value) for value in sorted(common))
-    return shared
+    streets_a = {place.street for place in a.places if place.street}
+    streets_b = {place.street for place in b.places if place.street}
+    return [
+        *(("shared_email", value) for value in sorted(a.emails & b.emails)),
+        *(("shared_phone", value) for value in sorted(a.phones & b.phones)),
+        *(("shared_address", value) for value in sorted(streets_a & streets_b)),
+    ]

@@ -204,7 +204,7 @@ def _resolve(
             continue
         other = known.get(hit)
         scored = weights.score(compare(person, other)) if other else None
-        if scored is None or accepts_key(scored, rule):
+        if other is None or scored is None or accepts_key(scored, rule):
             return Resolution(
                 Match(
                     hit, rule, value, *((scored.probability, scored.explanation) if scored else ())
@@ -212,7 +212,7 @@ def _resolve(
             )
         refused.add(hit)
         if conflicts(scored):
-            related += [(hit, kind, shared) for kind, shared in shared_contacts(scored)]
+            related += [(hit, kind, shared) for kind, shared in shared_contacts(person, other)]
         else:  # names only somewhat alike on a shared contact: a person decides
             review.append(Match(hit, rule, value, scored.probability, scored.explanation))
     best: Match | None = None
@@ -227,7 +227,9 @@ def _resolve(
         elif found is Verdict.REVIEW:
             review.append(_probable(customer_id, scored))
         elif conflicts(scored):
-            related += [(customer_id, kind, shared) for kind, shared in shared_contacts(scored)]
+            related += [
+                (customer_id, kind, shared) for kind, shared in shared_contacts(person, other)
+            ]
     review.sort(key=lambda match: -match.score)
     return Resolution(best, tuple(review[:MAX_REVIEW]) if best is None else (), tuple(related))
 
