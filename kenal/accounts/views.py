@@ -55,7 +55,8 @@ def _list_page(request: HttpRequest, form: ApiKeyForm) -> HttpResponse:
     context = {
         "section": SECTION,
         "form": form,
-        "keys": ApiKey.objects.select_related("user", "created_by"),
+        "items": ApiKey.objects.select_related("user", "created_by"),
+        "revoke_url": "api_keys:revoke",
     }
     return render(request, "accounts/api_keys/list.html", context)
 

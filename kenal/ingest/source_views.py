@@ -50,7 +50,8 @@ def _list_page(request: HttpRequest, form: SourceForm) -> HttpResponse:
     context = {
         "section": SECTION,
         "form": form,
-        "sources": TrackingSource.objects.select_related("created_by"),
+        "items": TrackingSource.objects.select_related("created_by"),
+        "revoke_url": "sources:revoke",
     }
     return render(request, "ingest/sources.html", context)
 

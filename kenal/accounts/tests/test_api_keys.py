@@ -186,6 +186,10 @@ def test_an_administrator_creates_a_key_and_sees_it_once(
     listed = client.get(PAGE).content.decode()
     assert api_key.display_prefix in listed
     assert key not in listed
+    # The list says whom the key acts as, and offers to revoke it.
+    assert "Acts as" in listed
+    assert f"{ani.username} <span" in listed
+    assert f'action="{PAGE}{api_key.pk}/revoke/"' in listed
 
 
 @pytest.mark.django_db

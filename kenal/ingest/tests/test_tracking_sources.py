@@ -82,7 +82,10 @@ def test_a_manager_creates_a_source_and_sees_the_key_once(login: Callable[..., C
     listed = client.get("/settings/sources/").content.decode()
     assert "Online shop" in listed
     assert key not in listed
-    assert TrackingSource.objects.get().created_by is not None
+    source = TrackingSource.objects.get()
+    assert source.created_by is not None
+    assert source.display_prefix in listed
+    assert f'action="/settings/sources/{source.pk}/revoke/"' in listed
 
 
 def test_the_page_reports_a_taken_name(login: Callable[..., Client]) -> None:
