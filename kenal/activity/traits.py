@@ -1,8 +1,9 @@
 """Computed traits: the figures staff and segments read about a customer, kept current.
 
 Every service that writes an activity calls :func:`refresh` for the customers it touched,
-so traits are right the moment a write commits; :func:`refresh_all` (``kenal traits
-refresh``, run daily) moves the time windows on for customers with no new activity.
+so traits are right the moment a write commits. Time windows move on without writes: the
+worker runs :func:`refresh_moved_windows` every night (see :mod:`kenal.activity.tasks`), and
+``kenal traits refresh`` recomputes everyone's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "nps_category",
     "refresh",
     "refresh_all",
+    "refresh_moved_windows",
 ]
 
 # Orders that count as spending: a cancelled or returned order was not a purchase.
@@ -88,6 +90,23 @@ def refresh_all(batch: int = CHUNK) -> int:
         done += len(ids)
         last = ids[-1]
     return done
+
+
+def refresh_moved_windows(today: datetime.date | None = None) -> int:
+    """Recompute the traits a new day can change without any write: engagement counted over
+    the last 30 days, and services that have just become overdue. Returns how many."""
+    today = today or timezone.localdate()
+    engaged = CustomerTraits.objects.filter(Q(visits_30d__gt=0) | Q(opens_30d__gt=0))
+    # Two days back: a day the refresh did not run (the server was down) is caught up.
+    just_due = Subscription.objects.filter(
+        status=Subscription.Status.ACTIVE,
+        next_due__lt=today,
+        next_due__gte=today - datetime.timedelta(days=2),
+    )
+    ids = set(engaged.values_list("customer_id", flat=True))
+    ids.update(just_due.values_list("customer_id", flat=True))
+    refresh(ids)
+    return len(ids)
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:

@@ -21,6 +21,8 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from kenal.activity.tasks import schedule_nightly_refresh
+
 __all__ = [
     "BackgroundWorker",
     "make_worker",
@@ -83,6 +85,8 @@ def _recover_and_run(worker: Worker) -> None:
     recovered = recover_abandoned_work()
     if recovered:
         logger.warning("%d import(s) left running by a stopped worker marked failed.", recovered)
+    if not worker.batch:
+        schedule_nightly_refresh()
     worker.run()
 
 

@@ -13,9 +13,10 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from kenal.accounts.models import User
-from kenal.activity import services, traits
+from kenal.activity import services, tasks, traits
 from kenal.activity.models import (
     CustomerTraits,
     Event,
@@ -350,3 +351,49 @@ def test_trait_filters_on_the_page_and_through_the_api(
     bad = Client().get("/api/customers", {"trait": "order_count:gte:many"}, headers=headers)
     assert bad.status_code == 400
     assert "trait.order_count" in bad.content.decode()
+
+
+def test_the_nightly_refresh_moves_the_windows_of_those_they_change() -> None:
+    visitor, due, quiet = make("Ani", "1"), make("Budi", "2"), make("Cici", "3")
+    event(visitor, "page", "Home", 29, "m1")
+    traits.refresh([visitor.pk])
+    service = services.add_subscription(
+        due, name="Servis AC", started_on=timezone.localdate(), interval_days=30
+    )
+    order(quiet, "Q1", "1000")
+    assert (traits_of(visitor).visits_30d, traits_of(due).overdue_services) == (1, 0)
+    # Two days later, with nothing written: the visit is out of the window, the service due.
+    Event.objects.update(occurred_at=NOW - dt.timedelta(days=31))
+    Subscription.objects.filter(pk=service.pk).update(
+        next_due=timezone.localdate() - dt.timedelta(days=1)
+    )
+    quiet_before = traits_of(quiet).computed_at
+
+    assert traits.refresh_moved_windows() == 2
+
+    assert (traits_of(visitor).visits_30d, traits_of(due).overdue_services) == (0, 1)
+    assert traits_of(quiet).computed_at == quiet_before  # nothing of theirs moves
+
+
+def test_the_worker_keeps_one_nightly_refresh_waiting() -> None:
+    def waiting() -> list[dt.datetime]:
+        rows = DBTaskResult.objects.filter(
+            task_path=tasks.refresh_traits_task.module_path, status="READY"
+        )
+        return list(rows.values_list("run_after", flat=True))
+
+    assert tasks.schedule_nightly_refresh()
+    assert not tasks.schedule_nightly_refresh()
+    assert waiting() == [tasks.next_night()]
+    assert timezone.localtime(tasks.next_night()).time() == tasks.NIGHTLY_AT
+    # The nightly run itself (called here directly) leaves the next one waiting.
+    DBTaskResult.objects.all().delete()
+    tasks.refresh_traits_task.call()
+    assert waiting() == [tasks.next_night()]
+
+
+@pytest.mark.parametrize(("hour", "days_later"), [(1, 0), (2, 1), (23, 1)])
+def test_the_nightly_refresh_runs_at_two_in_the_morning(hour: int, days_later: int) -> None:
+    now = timezone.make_aware(dt.datetime(2026, 11, 23, hour, 30))
+    expected = timezone.make_aware(dt.datetime(2026, 11, 23 + days_later, 2, 0))
+    assert tasks.next_night(now) == expected

@@ -20,6 +20,7 @@ from django_tasks.signals import task_finished
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from kenal.activity.tasks import next_night, refresh_traits_task
 from kenal.customers.models import Customer
 from kenal.ingest import services
 from kenal.ingest.models import Import
@@ -73,6 +74,9 @@ def test_a_queued_import_is_run_by_the_worker_thread(
         "Budi Santoso",
         "Siti Rahayu",
     }
+    # A running worker keeps the nightly traits refresh waiting for the early hours.
+    nightly = DBTaskResult.objects.get(task_path=refresh_traits_task.module_path)
+    assert nightly.run_after == next_night()
 
 
 # The worker drops connections between tasks, which would end a test's surrounding transaction.

@@ -10,8 +10,8 @@ from kenal.activity import traits
 
 class Command(BaseCommand):
     help = (
-        "Recompute customers' computed traits; run `kenal traits refresh` daily so time "
-        "windows (overdue services, visits in 30 days) move on without new activity."
+        "Recompute every customer's computed traits (writes keep them current, and the "
+        "worker moves their time windows on every night)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
