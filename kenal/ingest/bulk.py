@@ -68,7 +68,12 @@ def _attribute(model: type[models.Model], name: str) -> str:
 
 def _copy(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """PostgreSQL's COPY: one stream for all rows, where executemany sends a statement each."""
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # The driver's own cursor: its errors are turned into Django's (IntegrityError…) here.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for row in rows:
             copy.write_row(row)
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -452,6 +452,29 @@ def _message_id(message: Mapping[str, Any]) -> str:
 # --- receiving ------------------------------------------------------------------------------
 
 
+def _store(
+    source: TrackingSource, refused: Sequence[tuple[int, Any, MessageInvalid]], calls: list[Call]
+) -> tuple[list[events.Problem], events.Recorded]:
+    """Keep the refused messages and record the others, in one transaction.
+
+    A message sent twice at the same moment reaches two requests that both find it new; the
+    second to write it meets the first's row in the unique index. It is then written again,
+    from the start: this time the message is seen, and acknowledged as a duplicate.
+    """
+    try:
+        return _store_once(source, refused, calls)
+    except IntegrityError:
+        return _store_once(source, refused, calls)
+
+
+@transaction.atomic
+def _store_once(
+    source: TrackingSource, refused: Sequence[tuple[int, Any, MessageInvalid]], calls: list[Call]
+) -> tuple[list[events.Problem], events.Recorded]:
+    problems = _keep_refused(source, refused)
+    return problems, events.record(source.name, calls) if calls else events.Recorded()
+
+
 def receive(source: TrackingSource, call: str, body: Any) -> Received:
     """Store a request's messages for ``source``; a message that cannot be read is kept as a
     rejected source record and reported, the others are stored."""
@@ -476,9 +499,7 @@ def receive(source: TrackingSource, call: str, body: Any) -> Received:
             )
         except MessageInvalid as exc:
             refused.append((index, message, exc))
-    with transaction.atomic():
-        problems = _keep_refused(source, refused)
-        recorded = events.record(source.name, calls) if calls else events.Recorded()
+    problems, recorded = _store(source, refused, calls)
     if call not in BATCH_CALLS and refused:
         raise Refused(
             400,

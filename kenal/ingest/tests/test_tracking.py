@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from kenal.activity.models import Event
 from kenal.customers.models import Customer, SourceRecord
+from kenal.ingest import tracking
 from kenal.ingest.models import TrackingSource
 from kenal.ingest.sources import create_source, revoke_source
 
@@ -349,3 +353,46 @@ def test_identify_with_bad_traits_keeps_the_event_and_says_what_was_refused(key:
     assert event.properties["email"] == "not-an-email"
     assert event.properties["plan"] == "gold"
     assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_sent_twice_at_the_same_moment_is_stored_once() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite lets one writer at a time: two requests never write at once")
+    source, _key = create_source("Shop", created_by=None)
+    body = {"type": "track", "messageId": "m-1", "userId": "u-1", "event": "Product Viewed"}
+    outcome: dict[str, Any] = {}
+
+    def second_request() -> None:
+        try:
+            outcome["received"] = tracking.receive(source, "track", body)
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        # The first request has written the message and not committed yet.
+        tracking.receive(source, "track", body)
+        other = threading.Thread(target=second_request)
+        other.start()
+        # The second finds the message new and waits on the first's row in the unique index.
+        while other.is_alive() and not _waiting_on_a_lock():
+            time.sleep(0.05)
+    other.join()
+
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["received"].duplicates == 1
+    assert Event.objects.filter(source="Shop", message_id="m-1").count() == 1
+
+
+def _waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL keeps showing the activity it first read: read anew.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        (count,) = cursor.fetchone()
+    return bool(count)
