@@ -38,7 +38,13 @@ from django.utils.translation import gettext as _
 
 from kenal.activity import traits
 from kenal.activity.models import Cart, CartItem, Event, Order, OrderItem, Product
-from kenal.activity.services import ProductInfo, name_sku, products_by_sku
+from kenal.activity.services import (
+    ProductInfo,
+    item_quantity,
+    money_amount,
+    name_sku,
+    products_by_sku,
+)
 from kenal.customers import normalise
 from kenal.customers.models import Customer, CustomField, SourceRecord
 from kenal.customers.normalise import InvalidValue
@@ -661,21 +667,13 @@ def _line(values: Mapping[str, Any], path: str) -> _Line:
 def _quantity(value: Any, path: str) -> int:
     if value is None or value == "":
         return 1
-    number = normalise.parse_integer(value, field=path)
-    if number < 1:
-        raise InvalidValue(path, value, _("a whole number of at least 1"))
-    return number
+    return item_quantity(value, field=path)
 
 
 def _amount(value: Any, path: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    amount = normalise.parse_decimal(value, field=path)
-    if amount < 0:
-        raise InvalidValue(path, value, _("an amount of at least 0"))
-    if amount >= Decimal(10) ** 14:
-        raise InvalidValue(path, value, _("an amount below 100,000,000,000,000"))
-    return amount.quantize(Decimal("0.01"))
+    return money_amount(normalise.parse_decimal(value, field=path), field=path, value=value)
 
 
 def _commerce(

@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -28,6 +29,7 @@ from kenal.activity.models import (
     Subscription,
     Ticket,
 )
+from kenal.customers import normalise
 from kenal.customers.models import Customer
 from kenal.customers.normalise import InvalidValue
 
@@ -38,7 +40,9 @@ __all__ = [
     "add_subscription",
     "change_ticket",
     "delete_activity",
+    "item_quantity",
     "log_interaction",
+    "money_amount",
     "name_sku",
     "open_ticket",
     "order_status",
@@ -139,6 +143,9 @@ STATUS_RANK: dict[str, int] = {
     Status.PENDING: 3,
 }
 
+CENT = Decimal("0.01")
+# Order.total and the item prices hold 16 digits, 2 of them after the mark.
+AMOUNT_LIMIT = Decimal(10) ** 14
 # Services repeat at most once a century: longer is a typing error, and overflows dates.
 MAX_INTERVAL_DAYS = 36_500
 # A product without a SKU in the file gets one from its name, marked so it is told apart.
@@ -166,6 +173,24 @@ def _status_expected() -> str:
         "batal, canceled), returned (dikembalikan, pengembalian, refunded) or pending "
         "(menunggu, diproses, dikirim, shipped)"
     )
+
+
+def money_amount(amount: Decimal, *, field: str, value: object) -> Decimal:
+    """An order's total or a price, read from ``value``: zero or more, below what the columns
+    hold, to the cent."""
+    if amount < 0:
+        raise InvalidValue(field, value, _("an amount of 0 or more"))
+    if amount >= AMOUNT_LIMIT:
+        raise InvalidValue(field, value, _("an amount below 100,000,000,000,000"))
+    return amount.quantize(CENT)
+
+
+def item_quantity(value: object, *, field: str) -> int:
+    """How many of a product an order or cart holds: a whole number of at least 1."""
+    quantity = normalise.parse_integer(value, field=field)
+    if quantity < 1:
+        raise InvalidValue(field, value, _("a whole number of at least 1"))
+    return quantity
 
 
 def name_sku(name: str) -> str:

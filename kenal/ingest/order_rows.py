@@ -25,7 +25,15 @@ from django.utils.translation import gettext as _
 from kenal.accounts.models import User
 from kenal.activity import traits
 from kenal.activity.models import Order, OrderItem
-from kenal.activity.services import ProductInfo, name_sku, order_status, products_by_sku
+from kenal.activity.services import (
+    CENT,
+    ProductInfo,
+    item_quantity,
+    money_amount,
+    name_sku,
+    order_status,
+    products_by_sku,
+)
 from kenal.customers import normalise
 from kenal.customers.models import SourceRecord
 from kenal.customers.normalise import InvalidValue
@@ -43,9 +51,6 @@ __all__ = ["OrderRowWriter"]
 
 Action = SourceRecord.Action
 Line = tuple[int, int, Decimal]  # product id, quantity, unit price
-CENT = Decimal("0.01")
-# Order.total and OrderItem.unit_price hold 16 digits, 2 of them after the mark.
-AMOUNT_LIMIT = Decimal(10) ** 14
 DEFAULT_CURRENCY = "IDR"
 # In rupiah "." only ever groups thousands (there are no cents in use), so "150.000" in an
 # IDR file is 150000, not the ambiguous number it would be elsewhere.
@@ -457,7 +462,7 @@ def _clean_row(
     currency = check("currency", normalise.currency, DEFAULT_CURRENCY)
     total = check("total", lambda v: _amount(v, "total", currency))
     product = _product(values, errors)
-    quantity = check("quantity", _quantity, 1)
+    quantity = check("quantity", lambda v: item_quantity(v, field="quantity"), 1)
     unit_price = check("unit_price", lambda v: _amount(v, "unit_price", currency))
     if product is None and total is None and "total" not in values:
         errors.append(
@@ -512,13 +517,6 @@ def _product(values: Mapping[str, str], errors: list[InvalidValue]) -> ProductIn
     )
 
 
-def _quantity(value: str) -> int:
-    quantity = normalise.parse_integer(value, field="quantity")
-    if quantity < 1:
-        raise InvalidValue("quantity", value, _("a whole number of at least 1"))
-    return quantity
-
-
 def _amount(value: str, name: str, currency: str | None) -> Decimal:
     """A money amount of zero or more, to the cent."""
     try:
@@ -527,11 +525,7 @@ def _amount(value: str, name: str, currency: str | None) -> Decimal:
         if currency != DEFAULT_CURRENCY or not RUPIAH_GROUPED.fullmatch(value):
             raise
         amount = normalise.parse_decimal(f"Rp {value}", field=name)
-    if amount < 0:
-        raise InvalidValue(name, value, _("an amount of 0 or more"))
-    if amount >= AMOUNT_LIMIT:
-        raise InvalidValue(name, value, _("an amount below 100,000,000,000,000"))
-    return amount.quantize(CENT)
+    return money_amount(amount, field=name, value=value)
 
 
 def _contacts(
