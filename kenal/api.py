@@ -32,6 +32,7 @@ from ninja.utils import check_csrf
 from kenal.accounts.models import User
 from kenal.accounts.services import ApiKeyRefused, authenticate_api_key
 from kenal.activity.api import router as activity_router
+from kenal.activity.services import ActivityInvalid
 from kenal.customers.api import router as customers_router
 from kenal.customers.normalise import InvalidValue
 from kenal.customers.services import CustomerInvalid
@@ -174,6 +175,11 @@ def customer_invalid(request: HttpRequest, exc: CustomerInvalid) -> HttpResponse
         # What was sent is kept; the caller can refer to it when correcting the values.
         extra["source_record"] = exc.source_record.pk
     return _error(request, 400, str(exc), **extra)
+
+
+@api.exception_handler(ActivityInvalid)
+def activity_invalid(request: HttpRequest, exc: ActivityInvalid) -> HttpResponse:
+    return _error(request, 400, str(exc), errors=[error.as_dict() for error in exc.errors])
 
 
 @api.exception_handler(InvalidValue)

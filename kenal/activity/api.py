@@ -10,8 +10,6 @@ to the survivor, where its whole history now lives.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Self, TypeVar
@@ -24,7 +22,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError, ValidationError
+from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import BaseModel, ConfigDict
 
@@ -410,17 +408,16 @@ def create_interaction(
     user = acting_user(request, "activity.add_interaction")
     customer = _survivor(customer_id)
     staff = _staff("staff", payload.staff) if "staff" in payload.model_fields_set else user
-    with _refused():
-        interaction = services.log_interaction(
-            customer,
-            kind=payload.kind,
-            direction=payload.direction,
-            staff=staff,
-            channel=payload.channel,
-            outcome=payload.outcome,
-            summary=payload.summary,
-            occurred_at=payload.occurred_at,
-        )
+    interaction = services.log_interaction(
+        customer,
+        kind=payload.kind,
+        direction=payload.direction,
+        staff=staff,
+        channel=payload.channel,
+        outcome=payload.outcome,
+        summary=payload.summary,
+        occurred_at=payload.occurred_at,
+    )
     return Status(201, InteractionOut.of(interaction))
 
 
@@ -466,15 +463,14 @@ def create_ticket(request: HttpRequest, customer_id: int, payload: TicketIn) -> 
     acting_user(request, "activity.add_ticket")
     customer = _survivor(customer_id)
     assignee = _staff("assignee", payload.assignee)
-    with _refused():
-        ticket = services.open_ticket(
-            customer,
-            subject=payload.subject,
-            description=payload.description,
-            priority=payload.priority,
-            assignee=assignee,
-            opened_at=payload.opened_at,
-        )
+    ticket = services.open_ticket(
+        customer,
+        subject=payload.subject,
+        description=payload.description,
+        priority=payload.priority,
+        assignee=assignee,
+        opened_at=payload.opened_at,
+    )
     return Status(201, TicketOut.of(ticket))
 
 
@@ -486,7 +482,7 @@ def patch_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> 
     all of them or none."""
     acting_user(request, "activity.change_ticket")
     sent = payload.model_fields_set
-    with _refused(), transaction.atomic():
+    with transaction.atomic():
         ticket = _row(Ticket, ticket_id, Ticket.objects.select_for_update())
         errors: list[InvalidValue] = []
         if sent & {"priority", "assignee"}:
@@ -552,15 +548,14 @@ def create_service(
     acting_user(request, "activity.add_subscription")
     customer = _survivor(customer_id)
     product = _product(payload.product) if payload.product else None
-    with _refused():
-        service = services.add_subscription(
-            customer,
-            name=payload.name,
-            started_on=payload.started_on or timezone.localdate(),
-            interval_days=payload.interval_days,
-            next_due=payload.next_due,
-            product=product,
-        )
+    service = services.add_subscription(
+        customer,
+        name=payload.name,
+        started_on=payload.started_on or timezone.localdate(),
+        interval_days=payload.interval_days,
+        next_due=payload.next_due,
+        product=product,
+    )
     return Status(201, ServiceOut.of(service))
 
 
@@ -577,8 +572,7 @@ def service_done(
     acting_user(request, "activity.change_subscription")
     service = _row(Subscription, service_id, _services())
     on = payload.on if payload and payload.on else timezone.localdate()
-    with _refused():
-        service = services.service_done(service, on)
+    service = services.service_done(service, on)
     return ServiceOut.of(service)
 
 
@@ -624,16 +618,15 @@ def create_feedback(
     acting_user(request, "activity.add_feedback")
     customer = _survivor(customer_id)
     order = _order(customer, payload.order) if payload.order is not None else None
-    with _refused():
-        feedback = services.record_feedback(
-            customer,
-            kind=payload.kind,
-            score=payload.score,
-            comment=payload.comment,
-            channel=payload.channel,
-            order=order,
-            given_at=payload.given_at,
-        )
+    feedback = services.record_feedback(
+        customer,
+        kind=payload.kind,
+        score=payload.score,
+        comment=payload.comment,
+        channel=payload.channel,
+        order=order,
+        given_at=payload.given_at,
+    )
     return Status(201, FeedbackOut.of(feedback))
 
 
@@ -686,16 +679,6 @@ def get_traits(
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-@contextmanager
-def _refused() -> Iterator[None]:
-    """Values the services refuse answer 400 with every field, value and expectation, in
-    the shape of every refused value (``kenal.api`` answers ninja's ValidationError so)."""
-    try:
-        yield
-    except ActivityInvalid as exc:
-        raise ValidationError([error.as_dict() for error in exc.errors]) from exc
 
 
 def _customer(customer_id: int) -> Customer:
