@@ -133,6 +133,14 @@ def phone_region() -> str:
     return region
 
 
+def contact_warning_days() -> int:
+    """Days within which a colleague's contact warns staff before contacting a customer."""
+    days = os.environ.get("KENAL_CONTACT_WARNING_DAYS", "").strip() or "7"
+    if not days.isdigit():
+        raise ConfigError(f"KENAL_CONTACT_WARNING_DAYS={days}: expected a whole number of days")
+    return int(days)
+
+
 def debug() -> bool:
     return os.environ.get("KENAL_DEBUG", "").lower() in {"1", "true", "yes"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import django_stubs_ext
@@ -121,12 +120,7 @@ KENAL_PHONE_REGION = config.phone_region()
 
 # Staff are warned before contacting a customer a colleague contacted within this many days
 # (0: only do-not-contact warns).
-_contact_warning_days = os.environ.get("KENAL_CONTACT_WARNING_DAYS", "").strip() or "7"
-if not _contact_warning_days.isdigit():
-    raise config.ConfigError(
-        f"KENAL_CONTACT_WARNING_DAYS={_contact_warning_days}: expected a whole number of days"
-    )
-KENAL_CONTACT_WARNING_DAYS = int(_contact_warning_days)
+KENAL_CONTACT_WARNING_DAYS = config.contact_warning_days()
 
 # Background work (imports, sends) waits in a table of the same database, on SQLite and
 # PostgreSQL alike; `kenal serve` runs a worker beside the web server, `kenal worker` alone.

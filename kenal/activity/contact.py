@@ -17,7 +17,6 @@ from kenal.activity.models import CustomerTraits, Interaction
 from kenal.customers.models import Customer
 
 __all__ = [
-    "DEFAULT_WARNING_DAYS",
     "LastContact",
     "Warning",
     "contact_warning",
@@ -25,8 +24,6 @@ __all__ = [
     "traits_of",
     "warning_days",
 ]
-
-DEFAULT_WARNING_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,8 @@ class Warning:  # shadows the built-in only here: import the module, use contact
 
 def warning_days() -> int:
     """How many days back a colleague's contact warns (``KENAL_CONTACT_WARNING_DAYS``)."""
-    return max(0, int(getattr(settings, "KENAL_CONTACT_WARNING_DAYS", DEFAULT_WARNING_DAYS)))
+    days: int = settings.KENAL_CONTACT_WARNING_DAYS
+    return days
 
 
 def contact_warning(customer: Customer, user: User) -> Warning | None:
