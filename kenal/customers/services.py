@@ -587,10 +587,10 @@ def _text_matches(text: str) -> QuerySet[Any]:
     if not tokens:
         return Customer.objects.none().values("pk")
     # Every word typed must start a word of the name: "bud sant" finds "Budi Santoso".
-    matches = NameToken.objects.filter(_prefix(tokens[0])).values("customer_id")
+    matches = NameToken.objects.filter(name_prefix(tokens[0])).values("customer_id")
     for token in tokens[1:]:
         matches = matches.filter(
-            customer_id__in=NameToken.objects.filter(_prefix(token)).values("customer_id")
+            customer_id__in=NameToken.objects.filter(name_prefix(token)).values("customer_id")
         )
     return matches
 
@@ -601,7 +601,7 @@ def emails_matching(emails: Iterable[str]) -> QuerySet[CustomerEmail]:
     return CustomerEmail.objects.alias(key=Lower("email")).filter(key__in=keys)
 
 
-def _prefix(token: str) -> Q:
+def name_prefix(token: str) -> Q:
     """A prefix match written as a range, so a plain b-tree index serves it on both databases.
 
     The upper bound is the next string after every word starting with ``token``

@@ -50,7 +50,7 @@ from kenal.customers.models import (
     NameToken,
 )
 from kenal.customers.normalise import InvalidValue
-from kenal.customers.services import emails_matching
+from kenal.customers.services import emails_matching, name_prefix
 from kenal.identity.services import survivors
 
 __all__ = [
@@ -388,7 +388,7 @@ def _near_candidates(words: Sequence[_Word], wanted: int) -> dict[int, str]:
     one); a word that is not stands for its near spellings, or else for the words it starts.
     """
     *finished, last = words
-    being_typed = _prefix(last.typed)
+    being_typed = name_prefix(last.typed)
     if last.fuzzy:
         being_typed |= Q(token__in=list(last.fuzzy))
     conditions = [_finished_word(word) for word in finished]
@@ -399,7 +399,7 @@ def _near_candidates(words: Sequence[_Word], wanted: int) -> dict[int, str]:
 
 def _prefix_rows(start: str) -> int:
     """How many name-index entries start with ``start``, counted up to :data:`COUNT_CAP`."""
-    return NameToken.objects.filter(_prefix(start)).order_by()[:COUNT_CAP].count()
+    return NameToken.objects.filter(name_prefix(start)).order_by()[:COUNT_CAP].count()
 
 
 def _finished_word(word: _Word) -> tuple[int, Q]:
@@ -408,12 +408,7 @@ def _finished_word(word: _Word) -> tuple[int, Q]:
         return word.rows, Q(token=word.typed)
     if word.fuzzy:
         return word.near_rows, Q(token__in=list(word.fuzzy))
-    return sys.maxsize - 1, _prefix(word.typed)
-
-
-def _prefix(token: str) -> Q:
-    """A prefix as a range, so the b-tree index serves it on SQLite and PostgreSQL alike."""
-    return Q(token__gte=token, token__lt=token[:-1] + chr(ord(token[-1]) + 1))
+    return sys.maxsize - 1, name_prefix(word.typed)
 
 
 def _having_all(
